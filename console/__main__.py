@@ -1,0 +1,3 @@
+from console.cli.main import main
+
+raise SystemExit(main())

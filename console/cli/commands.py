@@ -1,0 +1,515 @@
+"""The CLI commands: argument parsing glue over console.core.operations (no engine logic here)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from console.cli.output import (
+    TerminalEvents,
+    human_duration,
+    human_size,
+    iso,
+    local_time,
+    print_json,
+    print_table,
+)
+from console.core import paths, secrets
+from console.core.catalog import Catalog
+from console.core.engine.events import CancelToken
+from console.core.engine.retention import PointRef, RetentionPolicy, evaluate, parse_retention_args
+from console.core.errors import ConsoleError, UsageError
+from console.core.model import BLOCK_SIZES, COMPRESSION_LEVELS, Job, JobKind, PointState, Session, SessionStatus
+from console.core.operations import maintenance
+from console.core.operations.backup_job import run_backup_job
+from console.core.operations.repositories import add_local
+
+_cancel = CancelToken()
+
+
+def request_stop(reason: str) -> None:
+    _cancel.cancel(reason)
+
+
+def read_password_stdin() -> None:
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        raise UsageError("--password-stdin: no password on standard input")
+    secrets.remember_default(line)
+
+
+def _catalog(args: argparse.Namespace) -> Catalog:
+    return Catalog.open(paths.data_dir(args.data_dir))
+
+
+def _exit_for(session: Session) -> int:
+    return {SessionStatus.SUCCESS: 0, SessionStatus.WARNING: 3}.get(session.status, 1)
+
+
+# -- repositories ----------------------------------------------------------------------------------------------
+def repo_add_local(args: argparse.Namespace) -> int:
+    password = None
+    if args.encrypt:
+        password = secrets.get("*new*")
+        if not password:
+            raise UsageError("--encrypt needs a password: pipe it with --password-stdin or set "
+                             "BACKUP_CONSOLE_PASSWORD")
+    with _catalog(args) as cat:
+        entry, created, note = add_local(cat, args.name, args.path, password, BLOCK_SIZES[args.block_size],
+                                         COMPRESSION_LEVELS[args.compression])
+    if args.json:
+        print_json({"name": entry.name, "kind": entry.kind, "location": entry.location, "created": created,
+                    "encrypted": entry.encrypted, "id": entry.repo_uid, "note": note})
+    else:
+        print(f"{'created' if created else 'added existing'} repository {entry.name} at {entry.location}"
+              f"{' (encrypted)' if entry.encrypted else ''}")
+        if note:
+            print(note)
+    return 0
+
+
+def _repo_json(cat: Catalog, r: Any) -> dict:
+    backups = cat.list_backups(repository=r.name)
+    points = cat.list_points(repository=r.name)
+    return {"name": r.name, "kind": r.kind, "location": r.location, "encrypted": r.encrypted, "id": r.repo_uid,
+            "backups": len(backups), "points": len(points),
+            "block_size": r.options.get("block_size"), "compression": r.options.get("compression")}
+
+
+def repo_list(args: argparse.Namespace) -> int:
+    with _catalog(args) as cat:
+        docs = [_repo_json(cat, r) for r in cat.list_repositories()]
+    if args.json:
+        print_json(docs)
+    else:
+        print_table(["NAME", "KIND", "LOCATION", "ENCRYPTED", "BACKUPS", "POINTS"],
+                    [[d["name"], d["kind"], d["location"], "yes" if d["encrypted"] else "no", d["backups"],
+                      d["points"]] for d in docs],
+                    empty="no repositories yet: add one with `backup-console repo add-local NAME PATH`")
+    return 0
+
+
+def _session_done(args: argparse.Namespace, session: Session, summary: str) -> int:
+    if args.json:
+        print_json(_session_json(session, with_log=False))
+    else:
+        print(f"{summary}: {session.status.value}" + (f" — {session.error}" if session.error else ""))
+    return _exit_for(session)
+
+
+def repo_rescan(args: argparse.Namespace) -> int:
+    with _catalog(args) as cat:
+        session, res = maintenance.rescan(cat, args.name, TerminalEvents(quiet=args.json))
+    if res and not args.json:
+        print(f"imported {res.backups_imported} backup(s) and {res.points_imported} restore point(s); "
+              f"{res.points_missing} missing, {res.points_back} back")
+    return _session_done(args, session, f"rescan of {args.name}")
+
+
+def repo_check(args: argparse.Namespace) -> int:
+    if args.subset is not None and not args.read_data:
+        raise UsageError("--subset goes with --read-data")
+    with _catalog(args) as cat:
+        session = maintenance.check(cat, args.name, args.read_data, args.subset or 100.0,
+                                    TerminalEvents(quiet=args.json), _cancel)
+    if not args.json and session.status == SessionStatus.SUCCESS:
+        st = session.stats
+        print(f"{st.get('points', 0)} restore point(s) checked, {st.get('packs_read', 0)} pack(s) read "
+              f"({human_size(st.get('read', 0))}): no problems")
+    return _session_done(args, session, f"check of {args.name}")
+
+
+def repo_gc(args: argparse.Namespace) -> int:
+    with _catalog(args) as cat:
+        session = maintenance.gc(cat, args.name, TerminalEvents(quiet=args.json), _cancel)
+    if not args.json and session.status == SessionStatus.SUCCESS:
+        st = session.stats
+        print(f"removed {st.get('packs_deleted', 0)} pack(s), repacked {st.get('packs_repacked', 0)}, "
+              f"freed {human_size(st.get('bytes_freed', 0))}")
+    return _session_done(args, session, f"GC of {args.name}")
+
+
+# -- jobs ---------------------------------------------------------------------------------------------------------
+def _retention_from_args(args: argparse.Namespace) -> RetentionPolicy:
+    return parse_retention_args(args.retention_days, args.retention_points, args.gfs_weekly, args.gfs_monthly,
+                                args.gfs_yearly)
+
+
+def job_add_backup(args: argparse.Namespace) -> int:
+    policy = _retention_from_args(args)
+    sources = []
+    for s in args.source:
+        p = Path(s).expanduser().absolute()
+        if not p.is_dir():
+            raise UsageError(f"source folder {p} does not exist" if not p.exists() else f"source {p} is not a folder")
+        sources.append(str(p))
+    with _catalog(args) as cat:
+        cat.get_repository(args.repo)
+        job = cat.add_job(Job(name=args.name, kind=JobKind.BACKUP, repository=args.repo, sources=sources,
+                              description=args.description or "", retention=policy.to_dict(),
+                              schedule={"spec": args.schedule} if args.schedule else None))
+        for copy_job in args.copy_job or []:
+            cat.link_jobs(job.name, copy_job)
+        doc = _job_json(cat, job)
+    if args.json:
+        print_json(doc)
+    else:
+        print(f"backup job {job.name}: {len(sources)} source(s) → {job.repository}; retention {policy.describe()}")
+    return 0
+
+
+def _job_json(cat: Catalog, job: Job) -> dict:
+    linked = cat.linked_copy_jobs(job.name) if job.kind == JobKind.BACKUP else cat.linked_backup_jobs(job.name)
+    doc = {"name": job.name, "kind": job.kind.value, "enabled": job.enabled, "description": job.description,
+           "sources": job.sources, "linked": linked, "mode": job.options.get("mode"),
+           "retention": job.retention, "schedule": job.schedule,
+           "last_result": job.last_result, "next_run": iso(job.next_run)}
+    doc["repository" if job.kind == JobKind.BACKUP else "target"] = job.repository
+    return doc
+
+
+def job_list(args: argparse.Namespace) -> int:
+    with _catalog(args) as cat:
+        docs = [_job_json(cat, j) for j in cat.list_jobs()]
+    if args.json:
+        print_json(docs)
+    else:
+        print_table(["NAME", "KIND", "ENABLED", "REPOSITORY", "SOURCES", "LINKED", "LAST RESULT"],
+                    [[d["name"], d["kind"], "yes" if d["enabled"] else "no", d.get("repository") or d.get("target"),
+                      len(d["sources"]), ", ".join(d["linked"]) or "-", d["last_result"] or "never run"]
+                     for d in docs],
+                    empty="no jobs yet: add one with `backup-console job add-backup NAME --repo REPO --source DIR`")
+    return 0
+
+
+def job_show(args: argparse.Namespace) -> int:
+    with _catalog(args) as cat:
+        job = cat.get_job(args.name)
+        doc = _job_json(cat, job)
+        doc["sessions"] = [_session_json(s, with_log=False) for s in cat.list_sessions(job=job.name, limit=5)]
+    if args.json:
+        print_json(doc)
+        return 0
+    print(f"{job.kind.value} job {job.name}{'' if job.enabled else ' (disabled)'}")
+    if job.description:
+        print(f"  description: {job.description}")
+    print(f"  repository:  {job.repository}")
+    for s in job.sources:
+        print(f"  source:      {s}")
+    print(f"  retention:   {RetentionPolicy.from_dict(job.retention).describe()}")
+    print(f"  linked:      {', '.join(doc['linked']) or '-'}")
+    print(f"  last result: {job.last_result or 'never run'}")
+    for s in doc["sessions"]:
+        print(f"  session {s['id']}: {s['status']} {s['started']}")
+    return 0
+
+
+def job_run(args: argparse.Namespace) -> int:
+    data_dir = paths.data_dir(args.data_dir)
+    events = TerminalEvents(quiet=args.json)
+    with _catalog(args) as cat:
+        job = cat.get_job(args.name)
+        if job.kind != JobKind.BACKUP:
+            raise UsageError(f"{job.name} is a backup copy job; copy jobs arrive with the copy engine")
+        session = run_backup_job(cat, job.name, data_dir, events, _cancel, args.active_full)
+        events.done()
+        session = cat.get_session(session.id)
+    if args.json:
+        print_json(_session_json(session, with_log=False))
+    else:
+        st = session.stats
+        print(f"job {job.name}: {session.status.value}"
+              + (f" — {session.error}" if session.error else "")
+              + (f" — {human_size(st.get('processed'))} processed, {human_size(st.get('read'))} read, "
+                 f"{human_size(st.get('transferred'))} stored in {human_duration(st.get('duration'))}"
+                 f" ({human_size(st.get('rate'))}/s)" if "processed" in st else ""))
+    return _exit_for(session)
+
+
+def _set_enabled(args: argparse.Namespace, enabled: bool) -> int:
+    with _catalog(args) as cat:
+        job = cat.get_job(args.name)
+        job.enabled = enabled
+        cat.update_job(job)
+    if not args.json:
+        print(f"job {job.name} {'enabled' if enabled else 'disabled'}")
+    else:
+        print_json({"name": job.name, "enabled": enabled})
+    return 0
+
+
+def job_delete(args: argparse.Namespace) -> int:
+    with _catalog(args) as cat:
+        cat.get_job(args.name)
+        cat.delete_job(args.name)
+    if args.json:
+        print_json({"name": args.name, "deleted": True})
+    else:
+        print(f"job {args.name} deleted; its backups stay (listed as orphaned in `backups list`)")
+    return 0
+
+
+# -- backups, points, browse, restore -------------------------------------------------------------------------------
+def backups_list(args: argparse.Namespace) -> int:
+    with _catalog(args) as cat:
+        docs = []
+        for b in cat.list_backups():
+            pts = cat.list_points(backup=b.id)
+            docs.append({"id": b.id, "job": b.job, "kind": b.kind.value, "repository": b.repository,
+                         "objects": len({p.object for p in pts}), "points": len(pts),
+                         "source_backup": b.source_backup, "orphaned": cat.is_orphaned(b),
+                         "missing": sum(p.state == PointState.MISSING for p in pts)})
+    if args.json:
+        print_json(docs)
+    else:
+        print_table(["ID", "JOB", "KIND", "REPOSITORY", "OBJECTS", "POINTS", "NOTE"],
+                    [[d["id"], d["job"], d["kind"], d["repository"], d["objects"], d["points"],
+                      "orphaned" if d["orphaned"] else (f"{d['missing']} missing" if d["missing"] else "")]
+                     for d in docs])
+    return 0
+
+
+def points_list(args: argparse.Namespace) -> int:
+    with _catalog(args) as cat:
+        backups = {b.id: b for b in cat.list_backups()}
+        pts = cat.list_points(backup=cat.get_backup(args.backup).id if args.backup else None, job=args.job,
+                              state=PointState(args.state) if args.state else None)
+        docs = [{"id": p.id, "backup": p.backup, "job": backups[p.backup].job if p.backup in backups else None,
+                 "object": p.object, "repository": backups[p.backup].repository if p.backup in backups else None,
+                 "created": iso(p.created), "type": p.type.value, "state": p.state.value, "gfs": p.gfs,
+                 "data_size": p.data_size, "stored_size": p.stored_size, "files": p.files,
+                 "source_point": p.source_point} for p in pts]
+    if args.json:
+        print_json(docs)
+    else:
+        print_table(["ID", "CREATED", "JOB", "OBJECT", "TYPE", "STATE", "GFS", "SIZE", "STORED"],
+                    [[d["id"], local_time(p.created), d["job"], d["object"], d["type"], d["state"],
+                      "".join(d["gfs"]) or "-", human_size(d["data_size"]), human_size(d["stored_size"])]
+                     for d, p in zip(docs, pts, strict=True)])
+    return 0
+
+
+def browse(args: argparse.Namespace) -> int:
+    with _catalog(args) as cat:
+        point, nodes = maintenance.browse(cat, args.point, args.path or "")
+    docs = [{"name": n.name, "type": n.type, "size": n.size if n.type == "file" else None, "mode": oct(n.mode),
+             "mtime": iso(datetime.fromtimestamp(n.mtime / 1e9).astimezone()), "target": n.target} for n in nodes]
+    if args.json:
+        print_json(docs)
+    else:
+        print_table(["TYPE", "MODE", "SIZE", "MODIFIED", "NAME"],
+                    [[d["type"], d["mode"], human_size(d["size"]) if d["size"] is not None else "",
+                      local_time(datetime.fromtimestamp(n.mtime / 1e9).astimezone()),
+                      d["name"] + ("/" if n.type == "dir" else f" -> {n.target}" if n.type == "symlink" else "")]
+                     for d, n in zip(docs, nodes, strict=True)], empty="(empty folder)")
+    return 0
+
+
+def restore(args: argparse.Namespace) -> int:
+    events = TerminalEvents(quiet=args.json)
+    with _catalog(args) as cat:
+        session, stats = maintenance.restore(cat, args.point, args.to, args.path, args.overwrite, events, _cancel)
+        events.done()
+    if args.json:
+        print_json(_session_json(session, with_log=False))
+    elif stats is not None:
+        print(f"restored {stats.files} file(s), {stats.dirs} folder(s), {stats.links} link(s), "
+              f"{human_size(stats.bytes)} to {args.to} in {human_duration(stats.duration)}"
+              + (f"; {stats.skipped} existing item(s) kept" if stats.skipped else ""))
+    else:
+        print(f"restore: {session.status.value} — {session.error}")
+    return _exit_for(session)
+
+
+# -- retention ------------------------------------------------------------------------------------------------------
+def retention_preview(args: argparse.Namespace) -> int:
+    now = datetime.fromisoformat(args.now) if args.now else datetime.now().astimezone()
+    if now.tzinfo is None:
+        now = now.astimezone()
+    if args.job:
+        with _catalog(args) as cat:
+            job = cat.get_job(args.job)
+            policy = RetentionPolicy.from_dict(job.retention)
+            pts = [p for p in cat.list_points(job=job.name) if p.state == PointState.OK]
+            refs = [PointRef(p.id, p.created, frozenset(p.gfs)) for p in pts]
+    else:
+        if not (args.policy and args.points):
+            raise UsageError("give --job JOB, or both --policy FILE and --points FILE")
+        policy = RetentionPolicy.from_dict(_load_json(args.policy, dict))
+        refs = []
+        for d in _load_json(args.points, list):
+            try:
+                created = datetime.fromisoformat(str(d["created"]).replace("Z", "+00:00"))
+                refs.append(PointRef(str(d["id"]), created if created.tzinfo else created.astimezone(),
+                                     frozenset(d.get("gfs", []))))
+            except (KeyError, TypeError, ValueError) as e:
+                raise UsageError(f"{args.points}: each point needs an id and an ISO 8601 created time ({e})") from None
+    decisions = evaluate(policy, refs, now)
+    docs = [{"id": d.id, "created": d.created.isoformat(), "keep": d.keep, "reasons": d.reasons,
+             "gfs_expires": {k: v.isoformat() for k, v in d.gfs_expires.items()}} for d in decisions]
+    if args.json:
+        print_json(docs)
+    else:
+        print(f"policy: {policy.describe()}")
+        print_table(["ID", "CREATED", "DECISION", "REASONS"],
+                    [[d["id"], d["created"], "keep" if d["keep"] else "delete", ", ".join(d["reasons"]) or "-"]
+                     for d in docs], empty="(no restore points)")
+    return 0
+
+
+def _load_json(path: str, kind: type) -> Any:
+    try:
+        doc = json.loads(Path(path).read_text())
+    except OSError as e:
+        raise UsageError(f"cannot read {path}: {e.strerror}") from None
+    except ValueError as e:
+        raise UsageError(f"{path} is not valid JSON: {e}") from None
+    if not isinstance(doc, kind):
+        raise UsageError(f"{path} must hold a JSON {'object' if kind is dict else 'list'}")
+    return doc
+
+
+# -- sessions -------------------------------------------------------------------------------------------------------
+def _session_json(s: Session, with_log: bool = True) -> dict:
+    st = s.stats or {}
+    doc = {"id": s.id, "job": s.job, "kind": s.kind, "status": s.status.value, "started": iso(s.started),
+           "ended": iso(s.ended), "processed": st.get("processed", 0), "read": st.get("read", 0),
+           "transferred": st.get("transferred", 0), "rate": st.get("rate", 0),
+           "bottleneck": st.get("bottleneck"), "duration": st.get("duration"), "error": s.error,
+           "stats": st, "objects": [{"name": o.name, "status": o.status, "detail": o.detail} for o in s.objects]}
+    if with_log:
+        doc["log"] = [{"time": iso(ln.time), "level": ln.level, "message": ln.message, "object": ln.object}
+                      for ln in s.log]
+    return doc
+
+
+def sessions_list(args: argparse.Namespace) -> int:
+    with _catalog(args) as cat:
+        ss = cat.list_sessions(job=args.job, limit=args.limit)
+    if args.json:
+        print_json([_session_json(s, with_log=False) for s in ss])
+    else:
+        print_table(["ID", "JOB", "KIND", "STATUS", "STARTED", "DURATION", "PROCESSED"],
+                    [[s.id, s.job, s.kind, s.status.value, local_time(s.started),
+                      human_duration(s.stats.get("duration")), human_size(s.stats.get("processed"))] for s in ss],
+                    empty="no sessions yet")
+    return 0
+
+
+def sessions_show(args: argparse.Namespace) -> int:
+    try:
+        sid = int(args.session)
+    except ValueError:
+        raise UsageError(f"session ids are numbers (see `sessions list`), not {args.session!r}") from None
+    with _catalog(args) as cat:
+        s = cat.get_session(sid)
+    doc = _session_json(s)
+    if args.json:
+        print_json(doc)
+        return 0
+    print(f"session {s.id}: {s.kind} of {s.job} — {s.status.value}")
+    print(f"  started {local_time(s.started)}, ended {local_time(s.ended)}")
+    for key in ("processed", "read", "transferred"):
+        print(f"  {key:12} {human_size(doc[key])}")
+    print(f"  {'rate':12} {human_size(doc['rate'])}/s   bottleneck: {doc['bottleneck'] or '-'}")
+    if s.error:
+        print(f"  error: {s.error}")
+    for o in s.objects:
+        print(f"  object {o.name}: {o.status} {o.detail}")
+    for ln in s.log:
+        print(f"  {local_time(ln.time)} {ln.level:7} {ln.message}")
+    return 0
+
+
+# -- parser ---------------------------------------------------------------------------------------------------------
+def _add_retention_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--retention-days", type=int, metavar="N", help="keep restore points of the last N days (+ today)")
+    g.add_argument("--retention-points", type=int, metavar="N", help="keep the last N restore points (default 7)")
+    p.add_argument("--gfs-weekly", metavar="N:WEEKDAY", help="keep weekly full points for N weeks, e.g. 4:sunday")
+    p.add_argument("--gfs-monthly", metavar="N:WEEK", help="keep monthly points for N months, e.g. 12:last")
+    p.add_argument("--gfs-yearly", metavar="N:MONTH", help="keep yearly points for N years, e.g. 5:january")
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    def cmd(parent: Any, name: str, func: Any, help: str) -> argparse.ArgumentParser:
+        p = parent.add_parser(name, parents=[common], help=help, description=help)
+        p.set_defaults(func=func)
+        return p
+
+    def group(name: str, help: str) -> Any:
+        p = sub.add_parser(name, help=help, description=help)
+        g = p.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True, parser_class=type(p))
+        return g
+
+    repo = group("repo", "repositories: where backups are stored")
+    p = cmd(repo, "add-local", repo_add_local, "add a repository in a local folder (created if empty)")
+    p.add_argument("name")
+    p.add_argument("path")
+    p.add_argument("--encrypt", action="store_true", help="AES-256 encryption; the password comes from "
+                                                          "--password-stdin or BACKUP_CONSOLE_PASSWORD")
+    p.add_argument("--block-size", choices=list(BLOCK_SIZES), default="1M")
+    p.add_argument("--compression", choices=list(COMPRESSION_LEVELS), default="default")
+    cmd(repo, "list", repo_list, "list repositories")
+    cmd(repo, "rescan", repo_rescan, "rebuild the catalog's view of a repository from its files").add_argument("name")
+    p = cmd(repo, "check", repo_check, "verify a repository's structure (and data)")
+    p.add_argument("name")
+    p.add_argument("--read-data", action="store_true", help="read, decrypt and re-hash every block")
+    p.add_argument("--subset", type=float, metavar="PCT", help="with --read-data: only PCT percent of the packs")
+    cmd(repo, "gc", repo_gc, "reclaim space no restore point uses").add_argument("name")
+
+    job = group("job", "backup jobs and backup copy jobs")
+    p = cmd(job, "add-backup", job_add_backup, "create a backup job")
+    p.add_argument("name")
+    p.add_argument("--repo", required=True)
+    p.add_argument("--source", action="append", required=True, metavar="PATH", help="a folder to protect (repeat)")
+    p.add_argument("--description")
+    p.add_argument("--schedule", metavar="SPEC", help="e.g. 'daily 22:00 mon-fri' or 'every 4h'")
+    p.add_argument("--copy-job", action="append", metavar="COPYJOB", help="link to a backup copy job (repeat)")
+    _add_retention_args(p)
+    cmd(job, "list", job_list, "list jobs")
+    cmd(job, "show", job_show, "show one job").add_argument("name")
+    p = cmd(job, "run", job_run, "run a job now and wait for its session to end")
+    p.add_argument("name")
+    p.add_argument("--active-full", action="store_true", help="read every file again (no change detection)")
+    cmd(job, "enable", lambda a: _set_enabled(a, True), "enable a job").add_argument("name")
+    cmd(job, "disable", lambda a: _set_enabled(a, False), "disable a job").add_argument("name")
+    cmd(job, "delete", job_delete, "delete a job (its backups stay)").add_argument("name")
+
+    backups = group("backups", "backups: all restore points of a job in a repository")
+    cmd(backups, "list", backups_list, "list backups")
+
+    points = group("points", "restore points")
+    p = cmd(points, "list", points_list, "list restore points")
+    p.add_argument("--backup")
+    p.add_argument("--job")
+    p.add_argument("--state", choices=[s.value for s in PointState])
+
+    p = cmd(sub, "browse", browse, "list a folder inside a restore point")
+    p.add_argument("point")
+    p.add_argument("path", nargs="?")
+    p = cmd(sub, "restore", restore, "restore a restore point (or some of its paths) to a folder")
+    p.add_argument("point")
+    p.add_argument("--to", required=True, metavar="DIR")
+    p.add_argument("--path", action="append", metavar="P", help="restore only this path (repeat)")
+    p.add_argument("--overwrite", choices=["never", "newer", "always"], default="never")
+
+    retention = group("retention", "retention policies")
+    p = cmd(retention, "preview", retention_preview, "show which restore points a policy keeps and why")
+    p.add_argument("--job")
+    p.add_argument("--policy", metavar="FILE")
+    p.add_argument("--points", metavar="FILE")
+    p.add_argument("--now", metavar="ISO8601")
+
+    sessions = group("sessions", "job sessions (history)")
+    p = cmd(sessions, "list", sessions_list, "list sessions, newest first")
+    p.add_argument("--job")
+    p.add_argument("--limit", type=int, default=50)
+    cmd(sessions, "show", sessions_show, "show one session with its log").add_argument("session")
+
+
+__all__ = ["ConsoleError", "register", "request_stop"]

@@ -1,0 +1,110 @@
+"""Printing for the CLI: JSON documents, aligned tables, sizes, and a progress bar for terminals."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from console.core.engine.events import Events, Progress
+
+
+def human_size(n: float | None) -> str:
+    if n is None:
+        return "-"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
+def human_duration(s: float | None) -> str:
+    if s is None:
+        return "-"
+    s = int(s)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+def iso(t: datetime | None) -> str | None:
+    return t.isoformat().replace("+00:00", "Z") if t else None
+
+
+def local_time(t: datetime | None) -> str:
+    return t.astimezone().strftime("%Y-%m-%d %H:%M:%S") if t else "-"
+
+
+def print_json(doc: Any) -> None:
+    json.dump(doc, sys.stdout, indent=2, default=str, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], empty: str = "(none)") -> None:
+    if not rows:
+        print(empty)
+        return
+    cells = [[str(c) for c in headers]] + [[("-" if c is None else str(c)) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    for n, r in enumerate(cells):
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+class TerminalEvents(Events):
+    """Progress bar on a terminal (bytes, rate, ETA); plain lines otherwise. Warnings and errors to stderr."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.tty = sys.stderr.isatty()
+        self.quiet = quiet
+        self._last_line = 0.0
+        self._drawn = False
+
+    def log(self, level: str, message: str, object: str | None = None) -> None:
+        if self.quiet and level == "info":
+            return
+        if level in ("warning", "error"):
+            self._clear()
+            print(f"{level}: {message}", file=sys.stderr)
+
+    def object_status(self, name: str, status: str, detail: str = "") -> None:
+        if not self.quiet and status not in ("running",):
+            self._clear()
+            print(f"{name}: {status}{' — ' + detail if detail else ''}", file=sys.stderr)
+
+    def progress(self, p: Progress) -> None:
+        if self.quiet:
+            return
+        pct = f"{100 * p.bytes_done / p.bytes_total:5.1f}%" if p.bytes_total else "  ...  "
+        eta = p.eta
+        text = (f"{pct} {human_size(p.bytes_done)}"
+                + (f" / {human_size(p.bytes_total)}" if p.bytes_total else "")
+                + f"  {human_size(p.rate)}/s  {p.files_done} files"
+                + (f"  ETA {human_duration(eta)}" if eta is not None else ""))
+        if self.tty:
+            width = shutil.get_terminal_size((80, 20)).columns
+            bar_w = max(10, width - len(text) - 4)
+            filled = int(bar_w * p.bytes_done / p.bytes_total) if p.bytes_total else 0
+            line = f"[{'#' * min(filled, bar_w)}{'.' * (bar_w - min(filled, bar_w))}] {text}"
+            sys.stderr.write("\r" + line[:width - 1])
+            sys.stderr.flush()
+            self._drawn = True
+        elif time.monotonic() - self._last_line > 5:
+            self._last_line = time.monotonic()
+            print(f"{p.phase}: {text}", file=sys.stderr)
+
+    def _clear(self) -> None:
+        if self._drawn:
+            sys.stderr.write("\r\033[K")
+            self._drawn = False
+
+    def done(self) -> None:
+        self._clear()
