@@ -93,6 +93,19 @@ def repo_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def repo_remove(args: argparse.Namespace) -> int:
+    with _catalog(args) as cat:
+        entry = cat.get_repository(args.name)
+        cat.delete_repository(entry.name)
+    secrets.forget(secrets.repo_key(entry.name))
+    if args.json:
+        print_json({"name": entry.name, "removed": True})
+    else:
+        print(f"repository {entry.name} removed from the configuration; its files stay in {entry.location} "
+              "(add it again and rescan to use them)")
+    return 0
+
+
 def _session_done(args: argparse.Namespace, session: Session, summary: str) -> int:
     if args.json:
         print_json(_session_json(session, with_log=False))
@@ -460,6 +473,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("name")
     p.add_argument("--read-data", action="store_true", help="read, decrypt and re-hash every block")
     p.add_argument("--subset", type=float, metavar="PCT", help="with --read-data: only PCT percent of the packs")
+    cmd(repo, "remove", repo_remove, "remove a repository from the configuration (files stay)").add_argument("name")
     cmd(repo, "gc", repo_gc, "reclaim space no restore point uses").add_argument("name")
 
     job = group("job", "backup jobs and backup copy jobs")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import logging.handlers
 import signal
 import sys
 from pathlib import Path
@@ -41,10 +42,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(args: argparse.Namespace) -> None:
-    level = logging.DEBUG if args.debug else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    if not args.debug:   # engine log lines reach the user through the session, not twice through logging
-        logging.getLogger("console").setLevel(logging.ERROR)
+    """Console: warnings (everything with --debug). Log file in the data dir: info and up, for the admin."""
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG if args.debug else logging.INFO)
+    term = logging.StreamHandler(sys.stderr)
+    term.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    # engine messages reach the user through the session events; the terminal only shows them with --debug
+    term.setLevel(logging.DEBUG if args.debug else logging.CRITICAL)
+    root.addHandler(term)
+    try:
+        from console.core import paths
+        logfile = paths.log_dir(paths.data_dir(args.data_dir)) / "console.log"
+        fh = logging.handlers.RotatingFileHandler(logfile, maxBytes=5 << 20, backupCount=3, encoding="utf-8")
+        fh.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
+        fh.setLevel(logging.INFO)
+        root.addHandler(fh)
+    except OSError as e:
+        print(f"warning: cannot write the log file: {e}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

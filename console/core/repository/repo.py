@@ -13,6 +13,7 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -169,6 +170,12 @@ class Repository:
 
     def close(self) -> None:
         self.storage.close()
+
+    def __enter__(self) -> Repository:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def lock(self, kind: str, what: str, timeout: float = 0.0) -> RepositoryLock:
         return RepositoryLock(self.storage, kind, what).acquire(timeout)
@@ -362,6 +369,9 @@ class PackWriter:
         self.packs: dict[bytes, list[tuple[bytes, BlobLocation]]] = {}
         self._done_lock = threading.Lock()
         self.bytes_written = 0
+        # sealing (fsync) runs beside the workers so they keep compressing meanwhile
+        self._sealer = ThreadPoolExecutor(1, thread_name_prefix="pack-seal")
+        self._sealing: list[Future] = []
 
     def add(self, bid: bytes, typ: int, stored: bytes, raw_length: int) -> None:
         full = None
@@ -374,7 +384,8 @@ class PackWriter:
         if self.on_bytes:
             self.on_bytes(len(stored))
         if full is not None:
-            self._finish(full)
+            with self._done_lock:
+                self._sealing.append(self._sealer.submit(self._finish, full))
 
     def _finish(self, pack: _OpenPack) -> None:
         pack_id, entries, size = pack.seal(self.repo)
@@ -384,8 +395,15 @@ class PackWriter:
             self.packs[pack_id] = entries
             self.bytes_written += size
 
+    def _wait_sealed(self) -> None:
+        with self._done_lock:
+            pending, self._sealing = self._sealing, []
+        for f in pending:
+            f.result()
+
     def flush(self) -> dict[bytes, list[tuple[bytes, BlobLocation]]]:
         """Seal the open pack; returns the packs finished since the last flush (for the index)."""
+        self._wait_sealed()
         with self._lock:
             pack, self._cur = self._cur, None
         if pack is not None and pack.entries:
@@ -397,6 +415,10 @@ class PackWriter:
         return done
 
     def abort(self) -> None:
+        try:
+            self._wait_sealed()
+        except Exception as e:  # already failing; the original error is what the caller reports
+            log.debug("sealing failed during abort: %s", e)
         with self._lock:
             pack, self._cur = self._cur, None
         if pack is not None:
