@@ -50,7 +50,7 @@ from . import migrations
 
 log = logging.getLogger(__name__)
 
-BUSY_TIMEOUT_S = 15.0            # how long a writer waits for another connection's write transaction
+BUSY_TIMEOUT_S = 0.0            # how long a writer waits for another connection's write transaction
 MIN_PREFIX = 4                   # shortest id prefix accepted for backups and restore points
 GFS_FLAGS = ("W", "M", "Y")
 _ACTIVE_STATUSES = (SessionStatus.QUEUED.value, SessionStatus.RUNNING.value, SessionStatus.STOPPING.value)

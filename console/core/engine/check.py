@@ -59,7 +59,10 @@ def check_repository(repo: Repository, read_data: bool = False, subset: float = 
     index: dict[bytes, BlobLocation] = {}
     for name in repo.storage.list("index"):
         try:
-            entries = decode_index(repo.open_doc(repo.storage.read(name), b"index"))
+            stored = repo.storage.read(name)
+            if blake3.blake3(stored).hexdigest() != name.rsplit("/", 1)[-1]:
+                raise ConsoleError("its content does not match its checksum")
+            entries = decode_index(repo.open_doc(stored, b"index"))
         except ConsoleError as e:
             res.errors.append(f"index file {name} is damaged: {e}")
             continue

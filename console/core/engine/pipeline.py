@@ -4,6 +4,7 @@ the number of blocks in flight is capped so memory stays flat whatever the size 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections import deque
@@ -61,6 +62,9 @@ class BoundedPool:
     """submit() blocks while `limit` tasks are in flight; the first worker error is re-raised by check()."""
 
     def __init__(self, workers: int | None = None, limit: int | None = None) -> None:
+        # a thread returning from a syscall (open, rename) otherwise waits up to 5 ms for the GIL while
+        # workers run short C calls: the convoy effect that makes many small files slow
+        sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
         self.workers = workers or worker_count()
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="engine")
         self._slots = threading.Semaphore(limit or self.workers * 4)
