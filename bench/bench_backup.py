@@ -61,6 +61,7 @@ class Run:
     cmd: list[str]
     seconds: float
     rss_mb: float
+    cpu_s: float        # user + system time of the child (and its waited-for children)
     rc: int
     stdout: str
     stderr: str
@@ -86,7 +87,7 @@ def run(cmd: list[str], *, env: dict[str, str], log_dir: Path, label: str, cwd: 
             raise
         seconds = time.perf_counter() - t0
     p.returncode = rc = os.waitstatus_to_exitcode(status)
-    res = Run(cmd, seconds, usage.ru_maxrss * 1024 / MB, rc,  # ru_maxrss is in KiB on Linux
+    res = Run(cmd, seconds, usage.ru_maxrss * 1024 / MB, usage.ru_utime + usage.ru_stime, rc,  # maxrss: KiB
               out_path.read_text(errors="replace"), err_path.read_text(errors="replace"))
     if rc not in ok:
         raise BenchError(f"command failed (exit {rc}): {shlex.join(cmd)}", res.stderr or res.stdout)
@@ -150,7 +151,6 @@ def our_cli(arg: str | None) -> list[str]:
 
 def ours_env(encrypt: bool) -> dict[str, str]:
     env = dict(os.environ)
-    env.pop("BACKUP_CONSOLE_HOME", None)            # --data-dir is always given
     env.pop("BACKUP_CONSOLE_PASSWORD", None)
     if encrypt:
         env["BACKUP_CONSOLE_PASSWORD"] = OURS_PASSWORD
@@ -330,20 +330,25 @@ class Ours:
         self.cli, self.env, self.dataset, self.encrypt = cli, env, dataset, encrypt
         self.data_dir, self.repo, self.logs = base / "ours-data", base / "ours-repo", base / "logs"
         self.out = base / "ours-restore"
-        self.base = [*cli, "--data-dir", str(self.data_dir)]
+        # the data dir both ways: global options are given after the command (where every subcommand accepts
+        # them) and in BACKUP_CONSOLE_HOME, so a bench run can never touch the user's own catalog
+        self.env = {**env, "BACKUP_CONSOLE_HOME": str(self.data_dir)}
 
     def _run(self, args: list[str], label: str) -> Run:
-        return run([*self.base, *args], env=self.env, log_dir=self.logs, label=f"ours-{label}", cwd=REPO_ROOT)
+        return run([*self.cli, *args, "--data-dir", str(self.data_dir)], env=self.env, log_dir=self.logs,
+                   label=f"ours-{label}", cwd=REPO_ROOT)
 
     def setup(self) -> None:
         self._run(["repo", "add-local", "r", str(self.repo), *(["--encrypt"] if self.encrypt else [])], "repo-add")
         self._run(["job", "add-backup", "j", "--repo", "r", "--source", str(self.dataset)], "job-add")
+        if not self.data_dir.is_dir() or not any(self.data_dir.iterdir()):
+            raise BenchError(f"the catalog did not land in --data-dir {self.data_dir}")
 
     def backup(self, label: str) -> Run:
         return self._run(["job", "run", "j"], label)
 
     def points(self) -> list[dict]:
-        r = self._run(["--json", "points", "list", "--job", "j"], "points")
+        r = self._run(["points", "list", "--job", "j", "--json"], "points")
         try:
             points = json.loads(r.stdout)
         except ValueError as e:
@@ -388,9 +393,10 @@ def rep_cycle(rep: int, base: Path, tools: list, dataset: Path, ref: Listing, ha
     for phase in PHASES:
         for t in tools:
             res = t.restore() if phase == "restore" else t.backup("backup-1" if phase == PHASES[0] else "backup-2")
-            record[phase][t.name].append({"seconds": res.seconds, "rss_mb": res.rss_mb, "rc": res.rc})
+            record[phase][t.name].append({"seconds": res.seconds, "cpu_s": res.cpu_s, "rss_mb": res.rss_mb,
+                                          "rc": res.rc})
             say(f"[rep {rep}] {t.name:6s} {phase:16s} {res.seconds:7.2f} s  {ref.bytes / MB / res.seconds:7.1f} MB/s"
-                f"  peak RSS {res.rss_mb:6.1f} MB")
+                f"  CPU {res.cpu_s:6.2f} s  peak RSS {res.rss_mb:6.1f} MB")
         if phase == PHASES[0]:
             for t in tools:
                 record["repo_mb"][t.name].append(tree_bytes(t.repo) / MB)
@@ -419,8 +425,13 @@ def summarize(record: dict, data_bytes: int) -> list[dict]:
             "phase": phase, "ours_s": om, "restic_s": rm,
             "ours_mb_s": data_bytes / MB / om if om else None, "restic_mb_s": data_bytes / MB / rm if rm else None,
             "speedup": rm / om if om and rm else None,
+            # the median of per-repetition ratios: ours and restic of one repetition ran back to back, so this
+            # pairs runs that saw the same load on the machine
+            "paired_speedup": median([b / a for a, b in zip(o, r, strict=True) if a]),
             "ours_peak_rss_mb": max((x["rss_mb"] for x in record[phase]["ours"]), default=None),
             "restic_peak_rss_mb": max((x["rss_mb"] for x in record[phase]["restic"]), default=None),
+            "ours_cpu_s": median([x["cpu_s"] for x in record[phase]["ours"]]),
+            "restic_cpu_s": median([x["cpu_s"] for x in record[phase]["restic"]]),
             "ours_runs_s": o, "restic_runs_s": r,
         })
     return rows
@@ -459,9 +470,10 @@ def render(res: dict) -> str:
              f"{res['restic_version'].split(' compiled')[0]} (encrypted) -- dataset {ds['bytes'] / MB:.1f} MB in "
              f"{ds['files']} files (scale {res['scale']:g}); median of {res['repeat']} run(s), MB = 10^6 bytes", ""]
     lines.append(table(
-        ["phase", "ours s", "restic s", "ours MB/s", "restic MB/s", "speedup", "our peak RSS MB"],
+        ["phase", "ours s", "restic s", "ours MB/s", "restic MB/s", "speedup", "our peak RSS MB", "paired speedup"],
         [[r["phase"], fmt(r["ours_s"]), fmt(r["restic_s"]), fmt(r["ours_mb_s"], ".1f"), fmt(r["restic_mb_s"], ".1f"),
-          fmt(r["speedup"], ".2f", "x"), fmt(r["ours_peak_rss_mb"], ".1f")] for r in res["phases"]]))
+          fmt(r["speedup"], ".2f", "x"), fmt(r["ours_peak_rss_mb"], ".1f"), fmt(r["paired_speedup"], ".2f", "x")]
+         for r in res["phases"]]))
     lines += ["", table(["goal", "target", "measured", "result"],
                         [[g["goal"], f"{g['op']} {g['target']:.1f}{g['unit']}",
                           fmt(g["value"], ".1f" if "MB" in g["unit"] else ".2f", g["unit"]),
@@ -471,6 +483,10 @@ def render(res: dict) -> str:
     lines += ["", f"repository size after the first backup: ours {fmt(median(repo['ours']), '.1f')} MB, "
                   f"restic {fmt(median(repo['restic']), '.1f')} MB; restic peak RSS: "
               + ", ".join(f"{r['phase']} {fmt(r['restic_peak_rss_mb'], '.0f')} MB" for r in res["phases"])]
+    lines.append("speedup = restic s / ours s of the medians (the goals use it); paired speedup = median of the "
+                 "per-repetition ratios (runs back to back, same load)")
+    lines.append("CPU seconds (user+sys, median; less sensitive to other load than wall clock): " + ", ".join(
+        f"{r['phase']} ours {fmt(r['ours_cpu_s'])} / restic {fmt(r['restic_cpu_s'])}" for r in res["phases"]))
     bad = [v for v in res["verification"] if not v["ok"]]
     lines.append("restores verified (file list, sizes, folders, SHA-256 of "
                  f"{res['verification'][0]['hashed'] if res['verification'] else 0} files): "

@@ -24,20 +24,28 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _common_options(suppress: bool) -> argparse.ArgumentParser:
+    """Global options, accepted before and after the command. The copies on subcommands default to SUPPRESS
+    so they never overwrite a value given before the command."""
+    d = {"default": argparse.SUPPRESS} if suppress else {}
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", help="where the catalog, logs and known_hosts live "
-                                           "(default: $BACKUP_CONSOLE_HOME or the platform's user data dir)")
-    common.add_argument("--json", action="store_true", help="print one JSON document")
-    common.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+                                           "(default: $BACKUP_CONSOLE_HOME or the platform's user data dir)", **d)
+    common.add_argument("--json", action="store_true", help="print one JSON document", **d)
+    common.add_argument("--debug", action="store_true", help="show tracebacks and debug logging", **d)
     common.add_argument("--password-stdin", action="store_true",
-                        help="read the repository password from the first line of standard input")
+                        help="read the repository password from the first line of standard input", **d)
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options(suppress=False)
     p = _Parser(prog="backup-console", parents=[common],
                 description="Backup Copy Console: backup jobs, backup copy jobs and restores (3-2-1 rule). "
                             "Without a command, opens the GUI.")
     p.add_argument("--version", action="version", version=f"backup-console {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    commands.register(sub, common)
+    commands.register(sub, _common_options(suppress=True))
     return p
 
 

@@ -26,9 +26,9 @@ def human_size(n: float | None) -> str:
 def human_duration(s: float | None) -> str:
     if s is None:
         return "-"
-    s = int(s)
     if s < 60:
-        return f"{s}s"
+        return f"{s:.1f}s"
+    s = int(s)
     if s < 3600:
         return f"{s // 60}m{s % 60:02d}s"
     return f"{s // 3600}h{s % 3600 // 60:02d}m"

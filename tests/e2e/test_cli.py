@@ -226,3 +226,13 @@ def test_no_command_help_and_version(cli: Cli) -> None:
     assert "backup-console" in cli("--version").stdout
     r = cli("job", "frobnicate", code=2)
     assert "invalid choice" in r.stderr
+
+
+def test_global_options_work_before_and_after_the_command(cli: Cli, tmp_path: Path) -> None:
+    for where in ("before", "after"):
+        d = tmp_path / f"data-{where}"
+        args = ["--data-dir", str(d), "--json"]
+        r = cli(*(args + ["repo", "list"] if where == "before" else ["repo", "list"] + args))
+        assert json.loads(r.stdout) == []
+        assert (d / "catalog.db").exists()
+    assert not (tmp_path / "home" / "catalog.db").exists()

@@ -50,7 +50,7 @@ from . import migrations
 
 log = logging.getLogger(__name__)
 
-BUSY_TIMEOUT_S = 0.0            # how long a writer waits for another connection's write transaction
+BUSY_TIMEOUT_S = 15.0            # how long a writer waits for another connection's write transaction
 MIN_PREFIX = 4                   # shortest id prefix accepted for backups and restore points
 GFS_FLAGS = ("W", "M", "Y")
 _ACTIVE_STATUSES = (SessionStatus.QUEUED.value, SessionStatus.RUNNING.value, SessionStatus.STOPPING.value)
@@ -237,7 +237,7 @@ class Catalog:
     def _configure(self) -> None:
         conn = self._db.conn
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA foreign_keys = OFF")
         self._db.enable_wal()
         if self._db.journal_mode.lower() != "wal":     # e.g. a file system without shared memory support
             log.warning("catalog %s is not in WAL mode (%s); concurrent access will be slower",
