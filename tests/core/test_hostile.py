@@ -317,9 +317,6 @@ print(json.dumps({{"rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 """
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: check.py:104 decodes each blob with max size = the index's raw_length "
-                                       "(u32, up to 4 GiB) instead of MAX_BLOCK/MAX_TREE as read_blob does; a "
-                                       "hostile index + zstd bomb makes `repo check --read-data` allocate 1 GiB+")
 def test_zstd_bomb_check_read_data_is_bounded(repo: Repository, tmp_path: Path) -> None:
     doc = bomb_point(repo, claimed_raw=GIB, real=GIB)
     out = subprocess.run([sys.executable, "-c", _CHECK_RSS.format(main=str(MAIN), repo=str(tmp_path / "repo"))],
@@ -387,20 +384,10 @@ def test_garbage_unindexed_pack_is_ignored(repo: Repository, tmp_path: Path) -> 
                  b'"compression": 3, "encryption": {"cipher": "aes-256-gcm", "kdf": "scrypt", "n": 3, "r": 8, '
                  b'"p": 1, "salt": "", "key": ""}}', id="scrypt-n-not-power-of-two"),
     pytest.param(b'{"format": "backup-console-repository", "version": 1, "id": "x", "block_size": 262144, '
-                 b'"compression": 3, "encryption": "aes"}', id="encryption-not-object",
-                 marks=pytest.mark.xfail(strict=True, raises=AttributeError,
-                                         reason="BUG: repo.py:83 KeyEnvelope.from_dict(d['encryption']) on a "
-                                                "non-dict -> AttributeError escapes (crypto.py:73 catches only "
-                                                "KeyError/TypeError/ValueError)")),
+                 b'"compression": 3, "encryption": "aes"}', id="encryption-not-object"),
     pytest.param(b'{"format": "backup-console-repository", "version": 1, "id": "x", "block_size": Infinity, '
-                 b'"compression": 3}', id="infinity",
-                 marks=pytest.mark.xfail(strict=True, raises=OverflowError,
-                                         reason="BUG: repo.py:81 int(float('inf')) -> OverflowError escapes "
-                                                "RepoConfig.from_bytes (json.loads accepts Infinity)")),
-    pytest.param(b"[" * 100_000, id="deep-nesting",
-                 marks=pytest.mark.xfail(strict=True, raises=RecursionError,
-                                         reason="BUG: repo.py:72 json.loads RecursionError on deeply nested JSON "
-                                                "is not caught (only ValueError/UnicodeDecodeError)")),
+                 b'"compression": 3}', id="infinity"),
+    pytest.param(b"[" * 100_000, id="deep-nesting"),
 ])
 def test_garbage_config(tmp_path: Path, config: bytes) -> None:
     (tmp_path / "repo").mkdir()
@@ -410,9 +397,6 @@ def test_garbage_config(tmp_path: Path, config: bytes) -> None:
     assert str(tmp_path / "repo") in str(e.value) or "encryption settings" in str(e.value)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: crypto.py:79 accepts scrypt n=2**20, r=32, p=16: 4 GiB of memory and "
-                                       "~5 minutes per open, from a hostile config.json (the comment says the bounds "
-                                       "prevent exactly that); cap 128*n*r (e.g. <= 256 MiB) and p")
 def test_hostile_scrypt_parameters_are_refused() -> None:
     from console.core.repository.crypto import KeyEnvelope
     with pytest.raises(CorruptDataError):
@@ -476,14 +460,8 @@ def test_random_index_file(tmp_path: Path, password: str | None, content) -> Non
                  id="bad-root"),
     pytest.param(b'{"id":"1111111111111111","backup":"0123456789abcdef","object":"/x","created":'
                  b'"2024-01-01T00:00:00+00:00","type":"full","root":"' + b"ab" * 32 + b'","files":Infinity}',
-                 id="infinity", marks=pytest.mark.xfail(
-                     strict=True, raises=OverflowError,
-                     reason="BUG: manifest.py:93 int(Infinity) -> OverflowError escapes PointDoc.from_bytes and "
-                            "Repository.iter_points (repo.py:330 catches CorruptDataError/RepositoryError only): "
-                            "one hostile .point file crashes check, GC and every listing")),
-    pytest.param(b"[" * 100_000, id="deep-nesting", marks=pytest.mark.xfail(
-        strict=True, raises=RecursionError,
-        reason="BUG: manifest.py:107 json.loads RecursionError escapes _load; iter_points crashes")),
+                 id="infinity"),
+    pytest.param(b"[" * 100_000, id="deep-nesting"),
 ])
 def test_damaged_manifest_is_reported_not_fatal(repo: Repository, tmp_path: Path, manifest: bytes) -> None:
     src = tmp_path / "src"
@@ -499,9 +477,6 @@ def test_damaged_manifest_is_reported_not_fatal(repo: Repository, tmp_path: Path
         collect_garbage(repo)
 
 
-@pytest.mark.xfail(strict=True, raises=RecursionError,
-                   reason="BUG: tree.py:72 json.loads RecursionError on a deeply nested tree blob is not turned into "
-                          "CorruptDataError; restore.py:170 catches only ConsoleError, so the restore crashes")
 def test_deeply_nested_json_tree(repo: Repository, box: Path) -> None:
     bad = store_tree_bytes(repo, b'{"v":1,"nodes":' + b"[" * 100_000 + b"]" * 100_000 + b"}")
     root = store_tree_bytes(repo, tree_json([dir_entry("sub", bad)]))
@@ -510,9 +485,6 @@ def test_deeply_nested_json_tree(repo: Repository, box: Path) -> None:
     assert stats.errors == 1
 
 
-@pytest.mark.xfail(strict=True, raises=RecursionError,
-                   reason="BUG: restore recursion (restore.py:165-196): a hostile (or merely deep) chain of 1500 "
-                          "folder trees crashes the restore with RecursionError instead of an error in its stats")
 def test_deep_tree_chain_restore(repo: Repository, box: Path) -> None:
     blobs, data = [], tree_json([])
     tid = codec.blob_id(data)
@@ -542,3 +514,12 @@ def test_index_pointing_past_pack_end(repo: Repository, box: Path) -> None:
     assert stats.errors == 1 and stats.files == 1 and "truncated" in events.messages("error")[0]
     res = check_repository(repo, read_data=True)
     assert doc.id in res.corrupted
+
+
+def test_vanished_repository_folder_gives_a_repository_error(tmp_path: Path) -> None:
+    repo = new_repo(tmp_path / "repo")
+    import shutil
+
+    shutil.rmtree(tmp_path / "repo")
+    with pytest.raises(RepositoryError):
+        repo.storage.write("index/" + "ab" * 32, b"x")

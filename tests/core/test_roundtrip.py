@@ -138,9 +138,6 @@ def test_deeply_nested_source_roundtrips(tmp_path: Path) -> None:
     assert snapshot(tmp_path / "dest") == snapshot(src)
 
 
-@pytest.mark.xfail(strict=True, raises=RecursionError,
-                   reason="BUG: Restorer.walk/_walk recurse through nested generators (restore.py:165-196); a "
-                          "600-deep folder tree backs up fine but its restore dies with RecursionError")
 def test_very_deeply_nested_source_roundtrips(tmp_path: Path) -> None:
     src = tmp_path / "src"
     fd = os.open(tmp_path, os.O_RDONLY)
@@ -160,9 +157,6 @@ def test_very_deeply_nested_source_roundtrips(tmp_path: Path) -> None:
     assert rstats.errors == 0 and rstats.dirs == 600 and rstats.files == 1
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: restore.py:_start names the temp file '.' + name[:200] CHARACTERS + "
-                                       "'.xxxxxxxx.restoring'; a legal 254-byte multi-byte name gives a 274-byte "
-                                       "temp name -> ENAMETOOLONG, the file is not restored")
 def test_long_multibyte_name_roundtrips(tmp_path: Path) -> None:
     src = tmp_path / "src"
     name = "日本語のファイル名" * 9 + "ab"                  # 83 chars, 245 bytes in UTF-8 (limit 255)

@@ -237,7 +237,7 @@ class Catalog:
     def _configure(self) -> None:
         conn = self._db.conn
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        conn.execute("PRAGMA foreign_keys = OFF")
+        conn.execute("PRAGMA foreign_keys = ON")
         self._db.enable_wal()
         if self._db.journal_mode.lower() != "wal":     # e.g. a file system without shared memory support
             log.warning("catalog %s is not in WAL mode (%s); concurrent access will be slower",

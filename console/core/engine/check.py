@@ -12,10 +12,10 @@ import blake3
 
 from console.core.engine.events import CancelToken, Events, Progress, Throttle
 from console.core.engine.references import point_blobs
-from console.core.errors import ConsoleError
+from console.core.errors import ConsoleError, CorruptDataError
 from console.core.repository.manifest import PointDoc
-from console.core.repository.packfile import BlobLocation, decode_index, pack_id_from_name, pack_name
-from console.core.repository.repo import Repository
+from console.core.repository.packfile import TREE, BlobLocation, decode_index, pack_id_from_name, pack_name
+from console.core.repository.repo import MAX_BLOCK, MAX_TREE, Repository
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +111,8 @@ def check_repository(repo: Repository, read_data: bool = False, subset: float = 
             whole_ok = blake3.blake3(data).digest() == pid
             for bid, loc in by_pack[pid]:
                 try:
+                    if loc.raw_length > (MAX_TREE if loc.type == TREE else MAX_BLOCK):
+                        raise CorruptDataError("the index claims an impossible size")
                     repo.decode_blob(bid, data[loc.offset:loc.offset + loc.length], loc.raw_length)
                 except ConsoleError as e:
                     res.bad_blobs.add(bid)

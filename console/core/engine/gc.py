@@ -11,6 +11,8 @@ import logging
 import time
 from dataclasses import asdict, dataclass
 
+import blake3
+
 from console.core.engine.events import CancelToken, Events
 from console.core.engine.references import mark_point
 from console.core.errors import ConsoleError, RepositoryError
@@ -58,7 +60,10 @@ def collect_garbage(repo: Repository, events: Events | None = None, cancel: Canc
     old_index_files = list(repo.storage.list("index"))
     by_pack: dict[bytes, list[tuple[bytes, BlobLocation]]] = {}
     for name in old_index_files:
-        for bid, loc in decode_index(repo.open_doc(repo.storage.read(name), b"index")):
+        stored = repo.storage.read(name)
+        if blake3.blake3(stored).hexdigest() != name.rsplit("/", 1)[-1]:
+            raise RepositoryError(f"garbage collection skipped: index file {name} is damaged (run `repo check`)")
+        for bid, loc in decode_index(repo.open_doc(stored, b"index")):
             by_pack.setdefault(loc.pack, []).append((bid, loc))
     chosen: dict[bytes, BlobLocation] = {}
     for entries in by_pack.values():
@@ -66,6 +71,10 @@ def collect_garbage(repo: Repository, events: Events | None = None, cancel: Canc
             if bid in used:
                 chosen.setdefault(bid, loc)
 
+    unindexed = used - chosen.keys()
+    if unindexed:   # something referenced is not where the index says: deleting anything could lose it
+        raise RepositoryError(f"garbage collection skipped: {len(unindexed)} referenced block(s) are not in the "
+                              "index, so nothing is deleted (run `repo check`)")
     keep: dict[bytes, list[tuple[bytes, BlobLocation]]] = {}
     drop: list[bytes] = []
     repack: list[tuple[bytes, BlobLocation]] = []

@@ -65,6 +65,8 @@ class BoundedPool:
         # a thread returning from a syscall (open, rename) otherwise waits up to 5 ms for the GIL while
         # workers run short C calls: the convoy effect that makes many small files slow
         sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
+        # walks recurse per folder level; PATH_MAX (4096) allows ~2048 levels, so this covers every real tree
+        sys.setrecursionlimit(max(sys.getrecursionlimit(), 6000))
         self.workers = workers or worker_count()
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="engine")
         self._slots = threading.Semaphore(limit or self.workers * 4)

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 from console.core.engine.events import CancelToken, Events, Progress, Throttle
 from console.core.engine.pipeline import BoundedPool
-from console.core.errors import ConsoleError, CorruptDataError, UsageError
+from console.core.errors import ConsoleError, UsageError
 from console.core.repository.manifest import PointDoc
 from console.core.repository.repo import Repository
 from console.core.repository.tree import DIR, FILE, SYMLINK, Node
@@ -161,7 +161,7 @@ class Restorer:
         dir_fd = parent.fd
         try:
             nodes = self.repo.load_tree(tree_id)
-        except (CorruptDataError, ConsoleError) as e:
+        except (ConsoleError, RecursionError) as e:
             self.error(f"/{'/'.join(parts)}: cannot read folder listing: {e}")
             return
         for node in nodes:
@@ -224,7 +224,7 @@ class Restorer:
                 yield job, i
 
     def _start(self, job: _FileJob) -> None:
-        job.tmp = f".{job.node.name[:200]}.{uuid.uuid4().hex[:8]}.restoring"
+        job.tmp = f".restoring-{uuid.uuid4().hex}"     # short: names may be 255 bytes of multibyte text
         job.fd = os.open(job.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=job.dir.fd)
 
     def _finish(self, job: _FileJob) -> None:

@@ -76,10 +76,12 @@ class KeyEnvelope:
                 raise ValueError("unknown cipher or kdf")
             n, r, p = int(d["n"]), int(d["r"]), int(d["p"])
             # bounded so a hostile config cannot make scrypt eat all memory or time
-            if not (2 <= n <= 1 << 20 and n & (n - 1) == 0 and 1 <= r <= 32 and 1 <= p <= 16):
+            # at most 256 MiB and a few seconds, so a hostile config cannot stall or exhaust the machine
+            if not (2 <= n <= 1 << 20 and n & (n - 1) == 0 and 1 <= r <= 16 and 1 <= p <= 4
+                    and 128 * n * r <= 256 << 20):
                 raise ValueError("scrypt parameters out of range")
             return cls(base64.b64decode(d["salt"]), base64.b64decode(d["key"]), n, r, p)
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
             raise CorruptDataError(f"the repository's encryption settings are damaged: {e}") from None
 
 

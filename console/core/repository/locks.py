@@ -59,7 +59,8 @@ class RepositoryLock:
                 if not isinstance(doc, dict):
                     raise ValueError
             except (ValueError, UnicodeDecodeError, CorruptDataError):
-                doc = {"kind": EXCLUSIVE, "time": 0.0, "what": "damaged lock file"}
+                # blocks (never judged stale by age) until an admin removes it: it may be a writer's half-written lock
+                doc = {"kind": EXCLUSIVE, "time": time.time(), "what": f"damaged lock file {name}"}
             except Exception:  # vanished between list and read
                 continue
             if self._stale(doc):

@@ -92,7 +92,7 @@ class PointDoc:
                       data_size=int(d.get("data_size", 0)), stored_size=int(d.get("stored_size", 0)),
                       files=int(d.get("files", 0)), dirs=int(d.get("dirs", 0)), job=str(d.get("job", "")),
                       source_point=d.get("source_point"), stats=dict(d.get("stats") or {}))
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, OverflowError) as e:
             raise CorruptDataError(f"restore point manifest has invalid fields ({e})") from None
         if doc.type not in ("full", "increment") or not re.fullmatch(r"[0-9a-f]{64}", doc.root):
             raise CorruptDataError("restore point manifest has invalid fields")
@@ -105,7 +105,7 @@ class PointDoc:
 def _load(data: bytes, what: str) -> dict:
     try:
         d = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise CorruptDataError(f"{what} is not valid JSON") from None
     if not isinstance(d, dict):
         raise CorruptDataError(f"{what} has an unknown layout")

@@ -74,7 +74,7 @@ class RepoConfig:
     def from_bytes(cls, data: bytes, where: str) -> RepoConfig:
         try:
             d = json.loads(data)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise RepositoryError(f"{where} is not a Backup Copy Console repository (config.json is damaged)") from None
         if not isinstance(d, dict) or d.get("format") != FORMAT:
             raise RepositoryError(f"{where} is not a Backup Copy Console repository")
@@ -89,7 +89,7 @@ class RepoConfig:
                       pack_size=int(d.get("pack_size", PACK_TARGET)), created=str(d.get("created", "")),
                       encryption=KeyEnvelope.from_dict(d["encryption"]) if d.get("encryption") else None,
                       version=version)
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError, CorruptDataError) as e:
             raise RepositoryError(f"{where}: config.json is damaged ({e})") from None
         if cfg.block_size not in (256 << 10, 512 << 10, 1 << 20, 4 << 20) or not 0 <= cfg.compression <= 22:
             raise RepositoryError(f"{where}: config.json has invalid block size or compression")
@@ -345,9 +345,13 @@ class Repository:
     def iter_points(self, backup_id: str | None = None) -> Iterator[tuple[str, PointDoc | Exception]]:
         for name in self.list_point_names(backup_id):
             try:
-                yield name, self.read_point(name)
+                doc = self.read_point(name)
             except (CorruptDataError, RepositoryError) as e:
                 yield name, e
+            except Exception as e:  # hostile content must never take listings, check or GC down
+                yield name, CorruptDataError(f"{name} cannot be parsed ({type(e).__name__})")
+            else:
+                yield name, doc
 
     def delete_point(self, name: str) -> None:
         self.storage.delete(name)

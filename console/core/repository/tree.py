@@ -73,7 +73,7 @@ def encode_tree(nodes: list[Node]) -> bytes:
 def decode_tree(data: bytes) -> list[Node]:
     try:
         doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise CorruptDataError("tree is not valid JSON") from None
     if not isinstance(doc, dict) or doc.get("v") != 1 or not isinstance(doc.get("nodes"), list):
         raise CorruptDataError("tree has an unknown layout")

@@ -79,7 +79,10 @@ class LocalStorage(Storage):
             os.close(fd)
 
     def write(self, name: str, data: bytes) -> None:
-        tmp = self._tmp()
+        try:
+            tmp = self._tmp()
+        except OSError as e:
+            raise self._error(e, f"cannot write {name}") from None
         try:
             with open(tmp, "wb") as f:
                 f.write(data)
@@ -92,8 +95,8 @@ class LocalStorage(Storage):
 
     def create_exclusive(self, name: str, data: bytes) -> bool:
         path = self._path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
             return False
