@@ -1,0 +1,45 @@
+"""A repository on a full disk: the session fails with a clear message, the repository stays consistent,
+and the next run (after space is freed) succeeds. Uses a small tmpfs made by the test (needs root, as in CI)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from test_cli import Cli, _tree
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mnt)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("needs root to mount a small tmpfs (CI runs as root)")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_disk_full_fails_cleanly_and_the_next_run_works(tmp_path: Path, small_disk: Path) -> None:
+    cli = Cli(tmp_path / "home")
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(4):                                  # 40 MiB of incompressible data for a 24 MiB disk
+        (src / f"big{i}.bin").write_bytes(os.urandom(10 << 20))
+    cli("repo", "add-local", "usb", str(small_disk / "repo"))
+    cli("job", "add-backup", "docs", "--repo", "usb", "--source", str(src))
+    r = cli("job", "run", "docs", code=1)
+    assert "disk is full" in r.stdout + r.stderr and "Traceback" not in r.stderr
+    assert cli.json("points", "list") == []             # no half restore point is visible
+    assert cli("repo", "check", "usb").returncode == 0
+
+    for i in range(2, 4):                               # the admin frees space at the source side
+        (src / f"big{i}.bin").unlink()
+    cli("repo", "gc", "usb")                            # reclaims what the failed run left
+    cli("job", "run", "docs")
+    (p,) = cli.json("points", "list")
+    cli("restore", p["id"], "--to", str(tmp_path / "out"))
+    assert _tree(tmp_path / "out") == _tree(src)
+    assert cli("repo", "check", "usb", "--read-data").returncode == 0
