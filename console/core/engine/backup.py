@@ -7,7 +7,6 @@ Unchanged files (same size, mtime and inode as in the previous point) re-use the
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import stat
@@ -266,6 +265,3 @@ def backup_object(repo: Repository, writer: PackWriter, pool: BoundedPool, sourc
     repo.write_point(point)
     return point, run.stats
 
-
-def is_disk_full(e: BaseException) -> bool:
-    return isinstance(e, OSError) and e.errno == errno.ENOSPC

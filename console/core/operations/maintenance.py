@@ -18,12 +18,13 @@ from console.core.operations.backup_job import point_from_doc
 from console.core.operations.repositories import open_repository
 from console.core.operations.retention import read_retention_doc
 from console.core.operations.sessions import SessionRecorder, run_session
-from console.core.repository.locks import EXCLUSIVE, READ, WRITE
+from console.core.repository.locks import EXCLUSIVE, READ
 from console.core.repository.manifest import parse_time
 from console.core.repository.repo import Repository
 from console.core.repository.tree import DIR, Node
 
 log = logging.getLogger(__name__)
+READ_LOCK_WAIT = 60.0     # a restore waits this long for GC (exclusive) to finish
 
 
 @dataclass
@@ -174,7 +175,7 @@ def restore(catalog: Catalog, ref: str, dest: str, paths: list[str] | None = Non
             raise RepositoryError(f"restore point {point.id} is missing from repository {backup.repository}; "
                                   "restore from a copy instead")
         _entry, repo = open_repository(catalog, backup.repository)
-        with repo, repo.lock(READ, f"restore of {point.id}", timeout=WRITE_WAIT):
+        with repo, repo.lock(READ, f"restore of {point.id}", timeout=READ_LOCK_WAIT):
             doc = repo.read_point(point.manifest)
             rec.object_status(point.object, "running")
             t0 = time.monotonic()
@@ -191,6 +192,3 @@ def restore(catalog: Catalog, ref: str, dest: str, paths: list[str] | None = Non
 
     return run_session(catalog, backup.job, "restore", body, events, cancel)
 
-
-WRITE_WAIT = 60.0
-__all__ = ["WRITE", "browse", "check", "gc", "rescan", "restore"]
