@@ -24,8 +24,8 @@ from console.core.engine.events import CancelToken
 from console.core.engine.retention import PointRef, RetentionPolicy, evaluate, parse_retention_args
 from console.core.errors import ConsoleError, UsageError
 from console.core.model import BLOCK_SIZES, COMPRESSION_LEVELS, Job, JobKind, PointState, Session, SessionStatus
-from console.core.operations import maintenance
-from console.core.operations.backup_job import run_backup_job
+from console.core.operations import jobs, maintenance
+from console.core.operations.backups import delete_backup, describe_backup, remove_missing_points
 from console.core.operations.repositories import add_local
 
 _cancel = CancelToken()
@@ -155,30 +155,72 @@ def _retention_from_args(args: argparse.Namespace) -> RetentionPolicy:
 def job_add_backup(args: argparse.Namespace) -> int:
     policy = _retention_from_args(args)
     sources = []
-    for s in args.source:
-        p = Path(s).expanduser().absolute()
+    for src in args.source:
+        p = Path(src).expanduser().absolute()
         if not p.is_dir():
             raise UsageError(f"source folder {p} does not exist" if not p.exists() else f"source {p} is not a folder")
         sources.append(str(p))
     with _catalog(args) as cat:
-        cat.get_repository(args.repo)
-        job = cat.add_job(Job(name=args.name, kind=JobKind.BACKUP, repository=args.repo, sources=sources,
-                              description=args.description or "", retention=policy.to_dict(),
-                              schedule={"spec": args.schedule} if args.schedule else None))
-        for copy_job in args.copy_job or []:
-            cat.link_jobs(job.name, copy_job)
+        job = jobs.add_backup_job(cat, args.name, args.repo, sources, retention=policy.to_dict(),
+                                  schedule=args.schedule, description=args.description or "",
+                                  copy_jobs=args.copy_job or [])
         doc = _job_json(cat, job)
     if args.json:
         print_json(doc)
     else:
-        print(f"backup job {job.name}: {len(sources)} source(s) → {job.repository}; retention {policy.describe()}")
+        print(f"backup job {job.name}: {len(sources)} source(s) → {job.repository}; retention {policy.describe()}"
+              + (f"; copied by {', '.join(doc['linked'])}" if doc["linked"] else ""))
+    return 0
+
+
+def job_add_copy(args: argparse.Namespace) -> int:
+    policy = _retention_from_args(args)
+    with _catalog(args) as cat:
+        job = jobs.add_copy_job(cat, args.name, args.target, from_jobs=args.from_job or [],
+                                from_repos=args.from_repo or [], mode=args.mode, interval=args.interval,
+                                retention=policy.to_dict(), window=args.window, copy_history=args.copy_history,
+                                process_latest=args.process_latest,
+                                health_check=None if args.health_check == "never" else args.health_check,
+                                description=args.description or "", encrypt=args.encrypt)
+        doc = _job_json(cat, job)
+    if args.json:
+        print_json(doc)
+    else:
+        print(f"backup copy job {job.name} ({job.options['mode']}): {', '.join(doc['sources'])} → {job.repository}; "
+              f"retention {policy.describe()}")
+    return 0
+
+
+def job_link(args: argparse.Namespace, unlink: bool = False) -> int:
+    with _catalog(args) as cat:
+        if unlink:
+            cat.get_job(args.backup_job), cat.get_job(args.copy_job)
+            cat.unlink_jobs(args.backup_job, args.copy_job)
+        else:
+            jobs.link(cat, args.backup_job, args.copy_job)
+    if args.json:
+        print_json({"backup_job": args.backup_job, "copy_job": args.copy_job, "linked": not unlink})
+    else:
+        print(f"{args.backup_job} {'unlinked from' if unlink else 'linked to'} {args.copy_job}")
+    return 0
+
+
+def job_clone(args: argparse.Namespace) -> int:
+    with _catalog(args) as cat:
+        job = jobs.clone_job(cat, args.name, args.new_name)
+        doc = _job_json(cat, job)
+    if args.json:
+        print_json(doc)
+    else:
+        print(f"job {args.name} cloned as {job.name}")
     return 0
 
 
 def _job_json(cat: Catalog, job: Job) -> dict:
     linked = cat.linked_copy_jobs(job.name) if job.kind == JobKind.BACKUP else cat.linked_backup_jobs(job.name)
+    sources = job.sources if job.kind == JobKind.BACKUP else linked + job.sources
     doc = {"name": job.name, "kind": job.kind.value, "enabled": job.enabled, "description": job.description,
-           "sources": job.sources, "linked": linked, "mode": job.options.get("mode"),
+           "sources": sources, "linked": linked, "mode": job.options.get("mode"), "options": job.options,
            "retention": job.retention, "schedule": job.schedule,
            "last_result": job.last_result, "next_run": iso(job.next_run)}
     doc["repository" if job.kind == JobKind.BACKUP else "target"] = job.repository
@@ -221,26 +263,65 @@ def job_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_session(job: str, session: Session) -> None:
+    st = session.stats
+    verb = "copied" if session.kind == "copy" else "stored"
+    print(f"job {job}: {session.status.value}"
+          + (f" — {session.error}" if session.error else "")
+          + (f" — {human_size(st.get('processed'))} processed, {human_size(st.get('read'))} read, "
+             f"{human_size(st.get('transferred'))} {verb} in {human_duration(st.get('duration'))}"
+             f" ({human_size(st.get('rate'))}/s)" if "processed" in st else "")
+          + (f", bottleneck: {st['bottleneck']}" if st.get("bottleneck") else ""))
+
+
 def job_run(args: argparse.Namespace) -> int:
     data_dir = paths.data_dir(args.data_dir)
     events = TerminalEvents(quiet=args.json)
+    sessions: list[Session] = []
     with _catalog(args) as cat:
         job = cat.get_job(args.name)
-        if job.kind != JobKind.BACKUP:
-            raise UsageError(f"{job.name} is a backup copy job; copy jobs arrive with the copy engine")
-        session = run_backup_job(cat, job.name, data_dir, events, _cancel, args.active_full)
+        if job.kind == JobKind.COPY and args.active_full:
+            raise UsageError("--active-full is for backup jobs")
+        if job.kind == JobKind.BACKUP and (args.copy_history or args.ignore_window):
+            raise UsageError("--copy-history and --ignore-window are for backup copy jobs")
+        session = jobs.run_job(cat, job.name, data_dir, events, _cancel, active_full=args.active_full,
+                               sync_all=args.copy_history, ignore_window=args.ignore_window)
+        events.done()
+        sessions.append(cat.get_session(session.id))
+        # immediate copy: a linked copy job follows its backup job's new points right away
+        if job.kind == JobKind.BACKUP and not args.no_copy and session.status in (SessionStatus.SUCCESS,
+                                                                                  SessionStatus.WARNING):
+            for name in jobs.immediate_copy_jobs(cat, job.name):
+                if not jobs.pending_points(cat, name):
+                    continue
+                if not args.json:
+                    _print_session(job.name, sessions[0])
+                    print(f"immediate copy: running {name}")
+                try:
+                    s = jobs.run_job(cat, name, data_dir, events, _cancel)
+                except ConsoleError as e:     # outside its window, or running elsewhere: the service catches up
+                    print(f"immediate copy {name} not started: {e}", file=sys.stderr)
+                    continue
+                events.done()
+                sessions.append(cat.get_session(s.id))
+    if args.json:
+        docs = [_session_json(s, with_log=False) for s in sessions]
+        print_json(docs[0] if len(docs) == 1 else docs[0] | {"copies": docs[1:]})
+    else:
+        for i, s in enumerate(sessions):
+            if i or len(sessions) == 1:
+                _print_session(s.job, s)
+    codes = {_exit_for(s) for s in sessions}
+    return 1 if 1 in codes else 3 if 3 in codes else 0
+
+
+def job_health_check(args: argparse.Namespace) -> int:
+    events = TerminalEvents(quiet=args.json)
+    with _catalog(args) as cat:
+        session = jobs.run_health_check(cat, args.name, paths.data_dir(args.data_dir), events, _cancel, args.scope)
         events.done()
         session = cat.get_session(session.id)
-    if args.json:
-        print_json(_session_json(session, with_log=False))
-    else:
-        st = session.stats
-        print(f"job {job.name}: {session.status.value}"
-              + (f" — {session.error}" if session.error else "")
-              + (f" — {human_size(st.get('processed'))} processed, {human_size(st.get('read'))} read, "
-                 f"{human_size(st.get('transferred'))} stored in {human_duration(st.get('duration'))}"
-                 f" ({human_size(st.get('rate'))}/s)" if "processed" in st else ""))
-    return _exit_for(session)
+    return _session_done(args, session, f"health check of {args.name} ({session.stats.get('points', 0)} point(s))")
 
 
 def _set_enabled(args: argparse.Namespace, enabled: bool) -> int:
@@ -257,13 +338,78 @@ def _set_enabled(args: argparse.Namespace, enabled: bool) -> int:
 
 def job_delete(args: argparse.Namespace) -> int:
     with _catalog(args) as cat:
-        cat.get_job(args.name)
+        job = cat.get_job(args.name)
+        owned = [b for b in cat.list_backups() if b.job == job.name]
+        if args.delete_backups and owned and not _confirm(
+                args, f"delete job {job.name} and {len(owned)} backup(s) from disk: "
+                      + "; ".join(describe_backup(cat, b) for b in owned)):
+            return 1
         cat.delete_job(args.name)
+        failed = 0
+        for b in owned if args.delete_backups else []:
+            s = delete_backup(cat, b.id, from_disk=True, cancel=_cancel)
+            if s.status != SessionStatus.SUCCESS:
+                failed += 1
+                print(f"backup {b.id}: {s.error}", file=sys.stderr)
     if args.json:
-        print_json({"name": args.name, "deleted": True})
+        print_json({"name": args.name, "deleted": True, "backups_deleted": len(owned) - failed
+                    if args.delete_backups else 0})
+    elif args.delete_backups:
+        print(f"job {args.name} deleted with {len(owned) - failed} of {len(owned)} backup(s)")
     else:
         print(f"job {args.name} deleted; its backups stay (listed as orphaned in `backups list`)")
-    return 0
+    return 1 if failed else 0
+
+
+def _confirm(args: argparse.Namespace, what: str) -> bool:
+    """Destructive commands say exactly what goes and default to No; --yes answers for scripts."""
+    if getattr(args, "yes", False):
+        return True
+    if not sys.stdin.isatty():
+        raise UsageError(f"{what}. Add --yes to confirm (no terminal to ask on)")
+    answer = input(f"{what}.\nProceed? [y/N] ").strip().lower()
+    if answer not in ("y", "yes"):
+        print("nothing deleted")
+        return False
+    return True
+
+
+def backups_delete(args: argparse.Namespace) -> int:
+    with _catalog(args) as cat:
+        backup = cat.get_backup(args.backup)
+        what = describe_backup(cat, backup)
+        if args.from_disk:
+            what = (f"delete {what} from disk" + (" (GFS points are kept)" if args.keep_gfs else "")
+                    + "; their space is freed")
+        else:
+            what = f"remove {what} from the configuration (files stay; `repo rescan` imports them again)"
+        if not _confirm(args, what):
+            return 1
+        session = delete_backup(cat, backup.id, from_disk=args.from_disk, keep_gfs=args.keep_gfs, cancel=_cancel)
+    st = session.stats
+    return _session_done(args, session, f"backup {backup.id}: {st.get('points_removed', 0)} point(s) removed"
+                         + (f", {st['points_kept']} GFS point(s) kept" if st.get("points_kept") else "")
+                         + (f", {human_size(st['bytes_freed'])} freed" if st.get("bytes_freed") else ""))
+
+
+def points_remove_missing(args: argparse.Namespace) -> int:
+    with _catalog(args) as cat:
+        backup = cat.get_backup(args.backup)
+        missing = cat.list_points(backup=backup.id, state=PointState.MISSING)
+        if not missing:
+            if args.json:
+                print_json({"backup": backup.id, "removed": 0})
+            else:
+                print(f"backup {backup.id} has no missing restore points; nothing to do")
+            return 0
+        how = "remove from disk (whatever is left of them)" if args.from_disk else "forget (catalog only)"
+        listed = ", ".join(f"{p.id} ({local_time(p.created)})" for p in missing[:10])
+        if not _confirm(args, f"{how} {len(missing)} missing restore point(s) of backup {backup.id}: {listed}"
+                              + (" …" if len(missing) > 10 else "")):
+            return 1
+        session = remove_missing_points(cat, backup.id, from_disk=args.from_disk, cancel=_cancel)
+    return _session_done(args, session, f"backup {backup.id}: {session.stats.get('points_removed', 0)} missing "
+                                        "point(s) removed")
 
 
 # -- backups, points, browse, restore -------------------------------------------------------------------------------
@@ -485,23 +631,72 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--schedule", metavar="SPEC", help="e.g. 'daily 22:00 mon-fri' or 'every 4h'")
     p.add_argument("--copy-job", action="append", metavar="COPYJOB", help="link to a backup copy job (repeat)")
     _add_retention_args(p)
+    p = cmd(job, "add-copy", job_add_copy, "create a backup copy job (copies backups to another repository)")
+    p.add_argument("name")
+    p.add_argument("--target", required=True, metavar="REPO", help="the repository the copies go to")
+    p.add_argument("--from-job", action="append", metavar="JOB", help="copy this backup job's backups (repeat)")
+    p.add_argument("--from-repo", action="append", metavar="REPO",
+                   help="copy every backup job's backups in this repository, now and later (repeat)")
+    p.add_argument("--mode", choices=jobs.MODES, default="immediate",
+                   help="immediate: copy each new restore point as it appears; periodic: every --interval")
+    p.add_argument("--interval", default="24h", help="periodic mode: how often, e.g. 24h, 4h, 30m")
+    p.add_argument("--window", metavar="SPEC", help="allowed hours, e.g. 'mon-fri 20-06; sat,sun 0-24'")
+    p.add_argument("--copy-history", action="store_true", help="first run copies every existing point, not only "
+                                                               "the latest")
+    p.add_argument("--process-latest", action="store_true",
+                   help="periodic mode: copy the most recent point at once instead of waiting for a new one")
+    p.add_argument("--health-check", default=jobs.DEFAULT_HEALTH_CHECK, metavar="SPEC",
+                   help="when to verify the copies (default 'monthly last sunday 05:00'; 'never')")
+    p.add_argument("--encrypt", action="store_true", help="require the target repository to be encrypted")
+    p.add_argument("--description")
+    _add_retention_args(p)
+    for name, unlink in (("link", False), ("unlink", True)):
+        p = cmd(job, name, lambda a, u=unlink: job_link(a, u),
+                f"{name} a backup job {'from' if unlink else 'to'} a backup copy job")
+        p.add_argument("backup_job", metavar="BACKUPJOB")
+        p.add_argument("copy_job", metavar="COPYJOB")
+    p = cmd(job, "clone", job_clone, "copy a job's settings under a new name")
+    p.add_argument("name")
+    p.add_argument("new_name")
+    p = cmd(job, "health-check", job_health_check, "verify a backup copy job's copies now")
+    p.add_argument("name")
+    p.add_argument("--scope", choices=["newest", "all", "sample"], help="default: the job's setting (newest)")
     cmd(job, "list", job_list, "list jobs")
     cmd(job, "show", job_show, "show one job").add_argument("name")
     p = cmd(job, "run", job_run, "run a job now and wait for its session to end")
     p.add_argument("name")
     p.add_argument("--active-full", action="store_true", help="read every file again (no change detection)")
+    p.add_argument("--copy-history", action="store_true", help="copy job: copy every point not yet copied")
+    p.add_argument("--ignore-window", action="store_true", help="copy job: run outside the copy window")
+    p.add_argument("--no-copy", action="store_true", help="backup job: do not run linked immediate copy jobs after")
     cmd(job, "enable", lambda a: _set_enabled(a, True), "enable a job").add_argument("name")
     cmd(job, "disable", lambda a: _set_enabled(a, False), "disable a job").add_argument("name")
-    cmd(job, "delete", job_delete, "delete a job (its backups stay)").add_argument("name")
+    p = cmd(job, "delete", job_delete, "delete a job (its backups stay unless --delete-backups)")
+    p.add_argument("name")
+    p.add_argument("--delete-backups", action="store_true", help="also delete the job's backups from disk")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     backups = group("backups", "backups: all restore points of a job in a repository")
     cmd(backups, "list", backups_list, "list backups")
+    p = cmd(backups, "delete", backups_delete, "delete a backup from disk, or remove it from the configuration")
+    p.add_argument("backup")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--from-disk", action="store_true", help="delete its files and free the space")
+    g.add_argument("--from-configuration", action="store_true", help="forget it; files stay (rescan imports them)")
+    p.add_argument("--keep-gfs", action="store_true", help="with --from-disk: keep points that have GFS flags")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     points = group("points", "restore points")
     p = cmd(points, "list", points_list, "list restore points")
     p.add_argument("--backup")
     p.add_argument("--job")
     p.add_argument("--state", choices=[s.value for s in PointState])
+    p = cmd(points, "remove-missing", points_remove_missing, "remove a backup's missing restore points")
+    p.add_argument("backup")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--forget", action="store_true", help="remove them from the catalog only")
+    g.add_argument("--from-disk", action="store_true", help="also delete whatever is left of them")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     p = cmd(sub, "browse", browse, "list a folder inside a restore point")
     p.add_argument("point")

@@ -28,9 +28,11 @@ WRITE_LOCK_WAIT = 3600.0     # sessions on one repository queue up rather than f
 
 
 def ensure_backup(catalog: Catalog, repo: Repository, repo_name: str, job: str, kind: str = "backup",
-                  source_backup: str | None = None) -> Backup:
-    """The backup (folder in the repository) of `job`, created on first use."""
-    backup = catalog.find_backup(repo_name, job)
+                  source_backup: str | None = None, existing: Backup | None = None) -> Backup:
+    """The backup (folder in the repository) of `job`, created on first use (and again if its folder is gone).
+
+    A copy job has one backup per source backup: its caller finds it (`existing`), not the job name."""
+    backup = existing if kind == "copy" else catalog.find_backup(repo_name, job)
     if backup is not None and repo.storage.exists(f"backups/{backup.id}/backup.json"):
         return backup
     bid = backup.id if backup is not None else repo.new_id()

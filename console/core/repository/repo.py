@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import blake3
 
@@ -41,6 +43,9 @@ from console.core.repository.packfile import (
 )
 from console.core.repository.tree import Node, decode_tree, encode_tree
 from console.core.storage.base import Storage
+
+if TYPE_CHECKING:
+    from console.core.engine.pipeline import BusyClock
 
 log = logging.getLogger(__name__)
 
@@ -364,8 +369,11 @@ class PackWriter:
     """Appends stored blobs to pack files; thread-safe. Full packs are sealed, fsynced and renamed into data/."""
 
     def __init__(self, repo: Repository, target_size: int | None = None,
-                 on_bytes: Callable[[int], None] | None = None) -> None:
+                 on_bytes: Callable[[int], None] | None = None, busy: BusyClock | None = None) -> None:
         self.repo = repo
+        self.busy = busy                     # sealing + upload time counts as "target" for the bottleneck
+        self.sizes: dict[bytes, int] = {}    # bytes of each finished pack (trailer included), for statistics
+        self._pending = 0
         self.target = target_size or repo.config.pack_size
         self.on_bytes = on_bytes
         self._lock = threading.Lock()
@@ -383,6 +391,7 @@ class PackWriter:
             if self._cur is None:
                 self._cur = _OpenPack(self.repo.storage.spool_dir())
             self._cur.append(bid, typ, stored, raw_length)
+            self._pending += len(stored)
             if self._cur.size >= self.target:
                 full, self._cur = self._cur, None
         if self.on_bytes:
@@ -392,12 +401,22 @@ class PackWriter:
                 self._sealing.append(self._sealer.submit(self._finish, full))
 
     def _finish(self, pack: _OpenPack) -> None:
+        t0 = time.perf_counter()
         pack_id, entries, size = pack.seal(self.repo)
         self.repo.storage.put_file(pack_name(pack_id), pack.path)
         self.repo.add_to_index(entries)
+        if self.busy is not None:
+            self.busy.add("target", time.perf_counter() - t0)
         with self._done_lock:
             self.packs[pack_id] = entries
+            self.sizes[pack_id] = size
             self.bytes_written += size
+        with self._lock:
+            self._pending -= pack.size
+
+    def pending_bytes(self) -> int:
+        """Blob bytes added but not yet in a finished pack (live progress)."""
+        return self._pending
 
     def _wait_sealed(self) -> None:
         with self._done_lock:
@@ -425,6 +444,7 @@ class PackWriter:
             log.debug("sealing failed during abort: %s", e)
         with self._lock:
             pack, self._cur = self._cur, None
+            self._pending = 0
         if pack is not None:
             pack.discard()
 
