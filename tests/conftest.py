@@ -17,6 +17,9 @@ import pytest  # noqa: E402
 # tests/ is importable whatever pytest's rootdir/import mode, so `memory_keyring` resolves here and, with
 # tests/ on PYTHONPATH, in subprocesses: PYTHON_KEYRING_BACKEND=memory_keyring.MemoryKeyring
 # (see memory_keyring.subprocess_env()).
+# the deep-tree restore tests leave folders ~2000 levels deep; pytest's rmtree of old tmp dirs recurses per level
+sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
+
 TESTS_DIR = Path(__file__).resolve().parent
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))

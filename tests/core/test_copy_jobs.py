@@ -335,3 +335,40 @@ def test_plan_ignores_points_older_than_the_newest_copy(env: Env) -> None:
     assert plan.copy == [] and plan.repair == []
     plan = plan_copy(env.cat, job, source_backups(env.cat, job)[0], sync_all=True)
     assert [p.id for p in plan.copy] == [env.cat.list_points(job="bj")[0].id]
+
+
+def test_two_copy_jobs_writing_one_target_are_serialised(env: Env) -> None:
+    import threading
+
+    (env.src / "big.bin").write_bytes(random_bytes(3_000_000, 9))
+    env.backup()
+    env.copy_job()
+    jobs.add_copy_job(env.cat, "cj2", "off", from_jobs=["bj"])
+    results: dict[str, SessionStatus] = {}
+
+    def run(name: str) -> None:
+        with Catalog.open(env.data_dir) as cat:      # one catalog connection per thread, like the GUI workers
+            results[name] = jobs.run_job(cat, name, env.data_dir).status
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in ("cj", "cj2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert results == {"cj": SessionStatus.SUCCESS, "cj2": SessionStatus.SUCCESS}
+    assert len(env.cat.list_backups("off")) == 2
+    assert maintenance.check(env.cat, "off", read_data=True).status == SessionStatus.SUCCESS
+    # the second job found the first one's blocks in the target: together they stored the data once
+    sizes = sum(p.stat().st_size for p in pack_paths(env.tmp / "r2"))
+    assert sizes < 1.3 * sum(p.stat().st_size for p in pack_paths(env.tmp / "r1"))
+
+
+def test_same_job_twice_at_once_is_refused(env: Env) -> None:
+    from console.core import paths
+    from console.core.errors import LockedError
+    from console.core.operations.sessions import JobLock
+
+    env.backup()
+    env.copy_job()
+    with JobLock(paths.locks_dir(env.data_dir), "cj"), pytest.raises(LockedError, match="already running"):
+        env.copy()
