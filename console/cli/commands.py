@@ -18,6 +18,7 @@ from console.cli.output import (
     print_json,
     print_table,
 )
+from console.cli.service_command import register_service
 from console.core import paths, secrets
 from console.core.catalog import Catalog
 from console.core.engine.events import CancelToken
@@ -584,6 +585,28 @@ def sessions_show(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- demo -----------------------------------------------------------------------------------------------------------
+def demo(args: argparse.Namespace) -> int:
+    from console.core.operations.demo import create_demo
+    data_dir = paths.data_dir(args.data_dir)
+    folder = Path(args.dir) if args.dir else data_dir / "demo"
+    events = TerminalEvents(quiet=args.json)
+    with _catalog(args) as cat:
+        d = create_demo(cat, data_dir, folder, events)
+        events.done()
+    if args.json:
+        print_json({"folder": str(d.folder), "sources": str(d.sources),
+                    "sessions": [_session_json(s, with_log=False) for s in d.sessions]})
+    else:
+        print(f"demo created in {d.folder}:")
+        print("  repositories demo-primary and demo-offsite, backup job demo-backup (sample data in "
+              f"{d.sources}), backup copy job demo-offsite-copy linked to it")
+        for s in d.sessions:
+            _print_session(s.job, s)
+        print("next: `backup-console points list`, `backup-console browse POINT`, or `backup-console` for the GUI")
+    return max((_exit_for(s) for s in d.sessions), default=0)
+
+
 # -- parser ---------------------------------------------------------------------------------------------------------
 def _add_retention_args(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
@@ -707,6 +730,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--path", action="append", metavar="P", help="restore only this path (repeat)")
     p.add_argument("--overwrite", choices=["never", "newer", "always"], default="never")
 
+    p = cmd(sub, "demo", demo, "create sample data, 2 repositories, a backup job and a linked copy job; run them")
+    p.add_argument("--dir", metavar="DIR", help="where the sample data and repositories go (default: DATA_DIR/demo)")
+
     retention = group("retention", "retention policies")
     p = cmd(retention, "preview", retention_preview, "show which restore points a policy keeps and why")
     p.add_argument("--job")
@@ -719,6 +745,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--job")
     p.add_argument("--limit", type=int, default=50)
     cmd(sessions, "show", sessions_show, "show one session with its log").add_argument("session")
+
+    register_service(sub, common)
 
 
 __all__ = ["ConsoleError", "register", "request_stop"]

@@ -128,3 +128,14 @@ def test_job_delete_keeps_backups_unless_asked(cli: Cli, setup: Path) -> None:
     out = json.loads(cli("job", "delete", "weekly", "--delete-backups", "--yes", "--json").stdout)
     assert out["backups_deleted"] == 1
     assert [b["job"] for b in cli.json("backups", "list")] == ["daily"]
+
+
+def test_demo_creates_linked_jobs_and_runs_them(cli: Cli, tmp_path: Path) -> None:
+    out = cli.json("demo", "--dir", str(tmp_path / "demo"))
+    assert [s["status"] for s in out["sessions"]] == ["success", "success"]
+    jobs = {j["name"]: j for j in cli.json("job", "list")}
+    assert jobs["demo-backup"]["linked"] == ["demo-offsite-copy"]
+    points = cli.json("points", "list")
+    assert {p["job"] for p in points} == {"demo-backup", "demo-offsite-copy"}
+    r = cli("demo", "--dir", str(tmp_path / "demo2"), code=2)
+    assert "exists already" in r.stderr
