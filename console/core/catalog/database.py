@@ -476,6 +476,18 @@ class Catalog:
             self._exec(f"UPDATE jobs SET {assignments} WHERE id = ?", [*columns.values(), current.id])
         return self.get_job(job.name)
 
+    def set_job_result(self, name: str, result: str | None) -> None:
+        """Record a job's last result alone (a concurrent edit of other fields is never undone)."""
+        with self._write():
+            if self._exec("UPDATE jobs SET last_result = ? WHERE name = ?", [result, name]).rowcount == 0:
+                raise self._job_not_found(name)
+
+    def set_job_next_run(self, name: str, when: datetime | None) -> None:
+        """Record when the scheduler runs a job next (alone, like set_job_result)."""
+        with self._write():
+            if self._exec("UPDATE jobs SET next_run = ? WHERE name = ?", [_ts(when), name]).rowcount == 0:
+                raise self._job_not_found(name)
+
     def delete_job(self, name: str) -> None:
         """Delete a job and its links. Its backups stay (orphaned: they keep the job's name)."""
         with self._write():

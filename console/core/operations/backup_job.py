@@ -98,9 +98,7 @@ def run_backup_job(catalog: Catalog, job_name: str, data_dir: Path, events: Even
             return points
 
         session, _ = run_session(catalog, job.name, "backup", body, events, cancel)
-    catalog_job = catalog.get_job(job.name)
-    catalog_job.last_result = session.status.value
-    catalog.update_job(catalog_job)
+    catalog.set_job_result(job.name, session.status.value)
     return session
 
 

@@ -158,9 +158,7 @@ def run_copy_job(catalog: Catalog, job_name: str, data_dir: Path, events: Events
     with JobLock(paths.locks_dir(data_dir), job.name):
         session, _ = run_session(catalog, job.name, "copy", lambda rec: _copy_body(catalog, job, rec, token, sync_all),
                                  events, token)
-    catalog_job = catalog.get_job(job.name)
-    catalog_job.last_result = session.status.value
-    catalog.update_job(catalog_job)
+    catalog.set_job_result(job.name, session.status.value)
     return session
 
 
