@@ -372,3 +372,30 @@ def test_same_job_twice_at_once_is_refused(env: Env) -> None:
     env.copy_job()
     with JobLock(paths.locks_dir(env.data_dir), "cj"), pytest.raises(LockedError, match="already running"):
         env.copy()
+
+
+def test_source_point_gone_before_copy_is_marked_missing(env: Env) -> None:
+    env.backup()
+    env.copy_job()
+    env.copy()
+    env.change(1)
+    env.backup()
+    env.change(2)
+    env.backup()
+    gone, last = env.cat.list_points(job="bj")[1:]
+    (env.tmp / "r1" / gone.manifest).unlink()
+    s = env.copy()
+    assert s.status == SessionStatus.WARNING
+    assert env.cat.get_point(gone.id).state == PointState.MISSING
+    assert [c.source_point for c in env.copies()][-1] == last.id
+    session, _ = maintenance.restore(env.cat, gone.id, str(env.tmp / "out"))
+    assert session.status == SessionStatus.FAILED and "missing" in session.error
+
+
+def test_restore_of_a_point_whose_manifest_vanished_marks_it_missing(env: Env) -> None:
+    env.backup()
+    p = env.cat.list_points(job="bj")[0]
+    (env.tmp / "r1" / p.manifest).unlink()
+    session, _ = maintenance.restore(env.cat, p.id, str(env.tmp / "out"))
+    assert session.status == SessionStatus.FAILED and "marked missing" in session.error
+    assert env.cat.get_point(p.id).state == PointState.MISSING

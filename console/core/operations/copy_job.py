@@ -221,7 +221,16 @@ def _copy_backup(catalog: Catalog, job: Job, plan: CopyPlan, dst: Repository, re
                 for sp in plan.copy:
                     cancel.check()
                     rec.object_status(sp.object, SessionStatus.RUNNING.value, f"copying point of {sp.created:%c}")
-                    doc = src.read_point(sp.manifest)
+                    try:
+                        doc = src.read_point(sp.manifest)
+                    except ConsoleError:
+                        if src.storage.exists(sp.manifest):
+                            raise
+                        # deleted since it was listed (retention, an admin): it is missing, the rest goes on
+                        catalog.set_point_state(sp.id, PointState.MISSING)
+                        rec.log("warning", f"restore point {sp.id} is gone from {plan.source.repository}; "
+                                           "marked missing, not copied", sp.object)
+                        continue
                     copy = copier.copy_point(doc, tb.id, job.name)
                     point = point_from_doc(copy, dst.point_name(copy))
                     catalog.upsert_point(point)

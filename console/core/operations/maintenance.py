@@ -176,7 +176,14 @@ def restore(catalog: Catalog, ref: str, dest: str, paths: list[str] | None = Non
                                   "restore from a copy instead")
         _entry, repo = open_repository(catalog, backup.repository)
         with repo, repo.lock(READ, f"restore of {point.id}", timeout=READ_LOCK_WAIT):
-            doc = repo.read_point(point.manifest)
+            try:
+                doc = repo.read_point(point.manifest)
+            except ConsoleError:
+                if repo.storage.exists(point.manifest):
+                    raise
+                catalog.set_point_state(point.id, PointState.MISSING)
+                raise RepositoryError(f"restore point {point.id} is gone from repository {backup.repository} "
+                                      "(now marked missing); restore from a copy instead") from None
             rec.object_status(point.object, "running")
             t0 = time.monotonic()
             stats = restore_point(repo, doc, dest, paths, overwrite, rec, cancel)
