@@ -43,3 +43,31 @@ def test_disk_full_fails_cleanly_and_the_next_run_works(tmp_path: Path, small_di
     cli("restore", p["id"], "--to", str(tmp_path / "out"))
     assert _tree(tmp_path / "out") == _tree(src)
     assert cli("repo", "check", "usb", "--read-data").returncode == 0
+
+
+def test_copy_target_full_fails_cleanly_and_resumes(tmp_path: Path, small_disk: Path) -> None:
+    cli = Cli(tmp_path / "home")
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(4):
+        (src / f"big{i}.bin").write_bytes(os.urandom(10 << 20))
+    cli("repo", "add-local", "main", str(tmp_path / "main"))
+    cli("repo", "add-local", "usb", str(small_disk / "repo"))
+    cli("job", "add-backup", "docs", "--repo", "main", "--source", str(src))
+    cli("job", "run", "docs")
+    cli("job", "add-copy", "tousb", "--target", "usb", "--from-job", "docs")
+    r = cli("job", "run", "tousb", code=1)
+    assert "disk is full" in r.stdout + r.stderr and "Traceback" not in r.stderr
+    assert cli.json("points", "list", "--job", "tousb") == []          # no half copy
+    assert cli("repo", "check", "usb", "--read-data").returncode == 0  # the target stays consistent
+    assert cli.json("points", "list", "--job", "docs")[0]["state"] == "ok"   # the source is untouched
+
+    for i in range(2, 4):
+        (src / f"big{i}.bin").unlink()
+    cli("job", "run", "docs", "--no-copy")
+    cli("repo", "gc", "usb")
+    out = cli.json("job", "run", "tousb")
+    assert out["status"] == "success"
+    (p,) = cli.json("points", "list", "--job", "tousb")
+    cli("restore", p["id"], "--to", str(tmp_path / "out"))
+    assert _tree(tmp_path / "out") == _tree(src)
