@@ -111,6 +111,7 @@ class Repository:
         self._name_key = name_key
         self.index: dict[bytes, BlobLocation] = {}
         self.index_files: list[str] = []
+        self.damaged_index: list[str] = []
         self._index_lock = threading.Lock()
         self._trees: OrderedDict[bytes, list[Node]] = OrderedDict()
         self._trees_lock = threading.Lock()
@@ -194,17 +195,27 @@ class Repository:
 
     # -- index -------------------------------------------------------------------------------------------
     def load_index(self) -> None:
+        """Read every index file. A damaged one is skipped (named in `damaged_index`): the packs it described look
+        unindexed, and the next writer re-indexes them from their trailers (`recover_unindexed_packs`)."""
         index: dict[bytes, BlobLocation] = {}
         files = sorted(self.storage.list("index"))
+        damaged: list[str] = []
         for name in files:
             try:
-                entries = decode_index(self.open_doc(self.storage.read(name), b"index"))
+                stored = self.storage.read(name)
+                if blake3.blake3(stored).hexdigest() != name.rsplit("/", 1)[-1]:
+                    raise CorruptDataError("its content does not match its checksum")
+                entries = decode_index(self.open_doc(stored, b"index"))
             except CorruptDataError as e:
-                raise CorruptDataError(f"index file {name} is damaged ({e}); run `repo check` to repair") from None
+                log.warning("index file %s is damaged (%s); its packs are re-indexed by the next backup, copy or "
+                            "GC", name, e)
+                damaged.append(name)
+                continue
             for bid, loc in entries:
                 index.setdefault(bid, loc)
         with self._index_lock:
-            self.index, self.index_files = index, files
+            self.index, self.index_files = index, [f for f in files if f not in damaged]
+            self.damaged_index = damaged
 
     def write_index(self, packs: dict[bytes, list[tuple[bytes, BlobLocation]]]) -> str | None:
         if not packs:
@@ -242,21 +253,39 @@ class Repository:
         return decode_trailer(trailer, pack_id, body)
 
     def recover_unindexed_packs(self) -> int:
-        """Index packs a crashed session left behind so their blobs are re-used, not sent again."""
-        known = self.packs_in_index()
+        """Index packs a crashed session left behind (or a damaged index file described) from their trailers,
+        so their blobs are re-used, not sent again. Needs the write lock."""
+        # after damage every trailer is read: a pack may be listed partly, by several index files
+        known = set() if self.damaged_index else self.packs_in_index()
         found: dict[bytes, list[tuple[bytes, BlobLocation]]] = {}
+        unreadable = 0
         for name in self.storage.list("data"):
             pid = pack_id_from_name(name)
             if pid is None or pid in known:
                 continue
             try:
-                found[pid] = self.read_pack_trailer(name)
+                entries = self.read_pack_trailer(name)
             except (CorruptDataError, RepositoryError) as e:
+                unreadable += 1
                 log.warning("ignoring unreadable pack %s: %s", name, e)
+                continue
+            entries = [(bid, loc) for bid, loc in entries if self.index.get(bid) != loc]
+            if entries:
+                found[pid] = entries
+        written = None
         if found:
-            self.write_index(found)
+            written = self.write_index(found)
             self.add_to_index([e for entries in found.values() for e in entries])
-            log.info("re-indexed %d pack(s) left by an interrupted session", len(found))
+            log.info("re-indexed %d pack(s) left by an interrupted session or a damaged index", len(found))
+        if self.damaged_index and not unreadable:
+            # every pack is described by a readable index now: the damaged files carry nothing more (a plain
+            # re-index can rebuild the very same file, under the very same name: that one stays)
+            for name in self.damaged_index:
+                if name == written:
+                    continue
+                self.storage.delete(name)
+                log.warning("removed damaged index file %s (its packs were re-indexed)", name)
+            self.damaged_index = []
         return len(found)
 
     # -- blobs -------------------------------------------------------------------------------------------
