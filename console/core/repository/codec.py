@@ -24,13 +24,14 @@ def blob_id(data: bytes | memoryview) -> bytes:
     return blake3.blake3(data).digest()
 
 
-def _cctx(level: int) -> zstandard.ZstdCompressor:
+def _cctx(level: int, checksum: bool = False) -> zstandard.ZstdCompressor:
     cache = getattr(_local, "cctx", None)
     if cache is None:
         cache = _local.cctx = {}
-    c = cache.get(level)
+    c = cache.get((level, checksum))
     if c is None:
-        c = cache[level] = zstandard.ZstdCompressor(level=level, write_content_size=True)
+        c = cache[(level, checksum)] = zstandard.ZstdCompressor(level=level, write_content_size=True,
+                                                                write_checksum=checksum)
     return c
 
 
@@ -41,8 +42,13 @@ def _dctx() -> zstandard.ZstdDecompressor:
     return d
 
 
-def pack_payload(data: bytes, level: int) -> bytes:
-    """FLAG + payload; incompressible data is kept raw so restores skip the decompressor."""
+def pack_payload(data: bytes, level: int, checksum: bool = False) -> bytes:
+    """FLAG + payload; incompressible data is kept raw so restores skip the decompressor.
+
+    checksum: documents always go through zstd with its frame checksum, so an unencrypted manifest or descriptor
+    with a flipped byte is detected (blobs need none: their id is the hash of their content)."""
+    if checksum:
+        return bytes((ZSTD,)) + _cctx(max(level, 1), True).compress(data)
     if level > 0 and len(data) > 64:
         z = _cctx(level).compress(data)
         if len(z) < len(data) - (len(data) >> 5):
@@ -75,8 +81,8 @@ def unpack_payload(body: bytes, max_size: int) -> bytes:
     return out
 
 
-def encode(data: bytes, level: int, cipher: Cipher, aad: bytes) -> bytes:
-    return cipher.seal(pack_payload(data, level), aad)
+def encode(data: bytes, level: int, cipher: Cipher, aad: bytes, checksum: bool = False) -> bytes:
+    return cipher.seal(pack_payload(data, level, checksum), aad)
 
 
 def decode(stored: bytes, cipher: Cipher, aad: bytes, max_size: int = MAX_DOC_SIZE) -> bytes:

@@ -188,7 +188,8 @@ class Repository:
 
     # -- documents (index files, manifests, descriptors) -----------------------------------------------------
     def seal_doc(self, data: bytes, aad: bytes) -> bytes:
-        return codec.encode(data, 3, self.cipher, aad)
+        # plain documents carry zstd's checksum; encrypted ones are authenticated by AES-GCM already
+        return codec.encode(data, 3, self.cipher, aad, checksum=not self.encrypted)
 
     def open_doc(self, stored: bytes, aad: bytes) -> bytes:
         return codec.decode(stored, self.cipher, aad)
