@@ -74,6 +74,8 @@ class Copier:
         self._object = ""
         self._force: set[bytes] = set()          # blobs to send even though the target index names them
         self._stats_lock = threading.Lock()
+        # packs this session wrote; a repair that re-sends a damaged pack's exact content rebuilds the same pack
+        self.written_packs: set[bytes] = set()
         self._point_raw = 0                      # plaintext bytes sent for the point being copied (progress)
         self._point_size = 0
         # stored bytes move unchanged when both sides would produce the same bytes (no keys, same compression)
@@ -268,6 +270,7 @@ class Copier:
         if join:
             self.pool.join()
         packs = self.writer.flush()
+        self.written_packs.update(packs)
         if packs:
             self.stats.transferred += sum(self.writer.sizes.pop(p, 0) for p in packs)
             name = self.dst.write_index(packs)

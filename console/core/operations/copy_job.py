@@ -271,6 +271,8 @@ def _repair(catalog: Catalog, copier: Copier, dst: Repository, tb: Backup, job: 
         catalog.upsert_point(point_from_doc(copy, dst.point_name(copy)))
         catalog.set_point_state(copy.id, PointState.OK)
         rec.log("info", f"repaired the copy of restore point {sp.id}: {len(bad)} block(s) sent again", sp.object)
+    # a pack rebuilt byte for byte has the same id and name: it was replaced by the good copy, keep it
+    damaged = {b: loc for b, loc in damaged.items() if loc is None or loc.pack not in copier.written_packs}
     if damaged:
         drop_locations(dst, damaged, rec)
     return {loc.pack for loc in damaged.values() if loc is not None}

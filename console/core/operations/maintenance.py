@@ -117,8 +117,12 @@ def check(catalog: Catalog, repo_name: str, read_data: bool = False, subset: flo
                         catalog.set_point_state(pid, PointState.CORRUPTED)
                 elif pid in res.points and p.state == PointState.CORRUPTED and read_data and subset >= 100:
                     catalog.set_point_state(pid, PointState.OK)    # only a full read can clear the mark
-                elif pid not in res.points and p.state == PointState.OK:
-                    catalog.set_point_state(pid, PointState.MISSING)
+                elif pid not in res.points:
+                    if p.state != PointState.MISSING:
+                        catalog.set_point_state(pid, PointState.MISSING)
+                    if not any(pid in name for name in res.damaged_manifests):
+                        res.errors.append(f"restore point {pid} ({p.object}, {p.created:%Y-%m-%d %H:%M}) is missing: "
+                                          "its manifest is gone from the repository")
         for e in res.errors:
             rec.log("error", e)
         rec.stats.update(points=len(res.points), corrupted=sorted(res.corrupted), packs=res.packs_total,
