@@ -122,6 +122,7 @@ class Service:
         self._hold: dict[str, datetime] = {}     # job → no new attempt before (a run that could not even start)
         self._lock = threading.Lock()
         self._running: _Running | None = None
+        self._planned_at: datetime | None = None
         self._log_handler = _attach_log_file(self.data_dir)
         # For tick_once in the creating thread; run_forever and its worker open their own (one per thread).
         self.catalog = Catalog.open(self.data_dir)
@@ -177,6 +178,8 @@ class Service:
 
     def due_actions(self, catalog: Catalog, now: datetime) -> list[Action]:
         """Plan at `now`, record every job's next run in the catalog, and return what is due."""
+        # sessions record real time; a test's clock may run ahead of it: "meanwhile" means after both
+        self._planned_at = max(datetime.now(UTC), now.astimezone(UTC))
         jobs = catalog.list_jobs()
         state = self.build_state(catalog, jobs)
         self._record_next_runs(catalog, jobs, state, now)
@@ -280,6 +283,9 @@ class Service:
                 window_end = window.current_end(now)
         except UsageError as e:
             return self._skipped(action, now, str(e), hold=True)
+        if self._ran_meanwhile(catalog, action):
+            return self._skipped(action, now, "it ran meanwhile in another process (GUI, service or job run)",
+                                 hold=False)
         with self._lock:
             self._running = _Running(action, token, window, window_end)
         self.report(ServiceEvent("started", action))
@@ -305,6 +311,17 @@ class Service:
                  f" — {session.error}" if session.error else "", session.id)
         self.report(ServiceEvent("finished", action, session))
         return session
+
+    def _ran_meanwhile(self, catalog: Catalog, action: Action) -> bool:
+        """A GUI and a service (or two services) plan alike: the job lock stops two runs at once, and this stops a
+        second run right after the first one finished elsewhere."""
+        planned = getattr(self, "_planned_at", None)
+        if planned is None:
+            return False
+        for s in catalog.list_sessions(job=action.job, limit=5):
+            if (s.kind == "health-check") == (action.kind == "health_check") and s.started > planned:
+                return True
+        return False
 
     def _skipped(self, action: Action, now: datetime, message: str, hold: bool) -> None:
         if hold:
