@@ -71,3 +71,48 @@ def test_copy_target_full_fails_cleanly_and_resumes(tmp_path: Path, small_disk: 
     (p,) = cli.json("points", "list", "--job", "tousb")
     cli("restore", p["id"], "--to", str(tmp_path / "out"))
     assert _tree(tmp_path / "out") == _tree(src)
+
+
+def test_restore_to_a_full_disk_fails_cleanly_then_works(tmp_path: Path, small_disk: Path) -> None:
+    cli = Cli(tmp_path / "home")
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(3):
+        (src / f"big{i}.bin").write_bytes(os.urandom(10 << 20))
+    cli("repo", "add-local", "main", str(tmp_path / "main"))
+    cli("job", "add-backup", "docs", "--repo", "main", "--source", str(src))
+    cli("job", "run", "docs")
+    (p,) = cli.json("points", "list")
+    r = cli("restore", p["id"], "--to", str(small_disk / "out"), code=1)
+    assert "full" in (r.stdout + r.stderr).lower() and "Traceback" not in r.stderr
+    # nothing half-written is left under a final name: every file there is complete
+    for f in (small_disk / "out").rglob("*.bin"):
+        assert f.stat().st_size == 10 << 20
+    for f in list((small_disk / "out").rglob("*")):
+        if f.is_file():
+            f.unlink()
+    cli("restore", p["id"], "--to", str(small_disk / "out2"), "--path", "big0.bin", "--path", "big1.bin")
+    assert (small_disk / "out2" / "big1.bin").read_bytes() == (src / "big1.bin").read_bytes()
+
+
+def test_read_only_repository_gets_a_clear_message(tmp_path: Path, small_disk: Path) -> None:
+    cli = Cli(tmp_path / "home")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text("hello")
+    cli("repo", "add-local", "ro", str(small_disk / "repo"))
+    cli("job", "add-backup", "docs", "--repo", "ro", "--source", str(src))
+    cli("job", "run", "docs")
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    try:
+        (src / "b.txt").write_text("more")
+        r = cli("job", "run", "docs", code=1)
+        assert "read-only" in (r.stdout + r.stderr).lower() and "Traceback" not in r.stderr
+        assert len(cli.json("points", "list")) == 1
+        (p,) = cli.json("points", "list")
+        cli("restore", p["id"], "--to", str(tmp_path / "out"))          # reading still works
+        assert (tmp_path / "out" / "a.txt").read_text() == "hello"
+    finally:
+        subprocess.run(["mount", "-o", "remount,rw", str(small_disk)], check=True)
+    cli("job", "run", "docs")
+    assert len(cli.json("points", "list")) == 2

@@ -18,7 +18,7 @@ import uuid
 from datetime import UTC, datetime
 
 from console.core.errors import CorruptDataError, LockedError
-from console.core.storage.base import Storage
+from console.core.storage.base import ReadOnlyStorageError, Storage
 
 log = logging.getLogger(__name__)
 READ, WRITE, EXCLUSIVE = "read", "write", "exclusive"
@@ -44,6 +44,7 @@ class RepositoryLock:
         self.name = f"locks/{uuid.uuid4().hex}.json"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._readonly = False
 
     def _doc(self) -> bytes:
         return json.dumps({"kind": self.kind, "host": socket.gethostname(), "pid": os.getpid(),
@@ -82,7 +83,15 @@ class RepositoryLock:
     def acquire(self, timeout: float = 0.0) -> RepositoryLock:
         deadline = time.monotonic() + timeout
         while True:
-            self.storage.write(self.name, self._doc())
+            try:
+                self.storage.write(self.name, self._doc())
+            except ReadOnlyStorageError:
+                if self.kind != READ:
+                    raise
+                # nothing can change a read-only repository from here: read it without a lock file
+                log.warning("repository %s is read-only: reading without a lock", self.storage.location)
+                self._readonly = True
+                return self
             conflicts = [d for _n, d in self._others() if d.get("kind") in _CONFLICTS[self.kind]]
             if not conflicts:
                 break
@@ -107,6 +116,8 @@ class RepositoryLock:
                 log.warning("could not refresh lock %s: %s", self.name, e)
 
     def release(self) -> None:
+        if self._readonly:
+            return
         self._stop.set()
         if self._thread:
             self._thread.join(timeout=5)

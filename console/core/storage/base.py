@@ -13,6 +13,10 @@ from pathlib import Path
 from console.core.errors import RepositoryError
 
 
+class ReadOnlyStorageError(RepositoryError):
+    """The repository's location cannot be written (read-only mount, write-protected media): reads still work."""
+
+
 def check_name(name: str) -> str:
     """Storage names are built by the repository code; this guards against a bug or hostile listing."""
     if not name or name.startswith("/") or "\\" in name or "\0" in name:

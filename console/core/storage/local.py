@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 from console.core.errors import RepositoryError
-from console.core.storage.base import Storage, check_name
+from console.core.storage.base import ReadOnlyStorageError, Storage, check_name
 
 log = logging.getLogger(__name__)
 TMP = "tmp"
@@ -55,7 +55,8 @@ class LocalStorage(Storage):
         return d / f"{uuid.uuid4().hex}.tmp"
 
     def _error(self, e: OSError, what: str) -> RepositoryError:
-        return RepositoryError(describe_os_error(e, f"{what} in repository {self.location}"))
+        cls = ReadOnlyStorageError if e.errno == errno.EROFS else RepositoryError
+        return cls(describe_os_error(e, f"{what} in repository {self.location}"))
 
     # -- Storage ---------------------------------------------------------------------------------------
     def read(self, name: str) -> bytes:
@@ -90,7 +91,10 @@ class LocalStorage(Storage):
                 os.fsync(f.fileno())
             self.put_file(name, tmp)
         except OSError as e:
-            tmp.unlink(missing_ok=True)
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:             # a read-only file system refuses even this
+                pass
             raise self._error(e, f"cannot write {name}") from None
 
     def create_exclusive(self, name: str, data: bytes) -> bool:
