@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""One table from every benchmark's results in WORKDIR (written by the bench_*.py scripts of the same run):
+operation, our throughput, the peer and its throughput, speedup, our peak RSS, and the GUI's event-loop stall.
+
+usage: bench/report.py [--workdir /tmp/bcbench] [--markdown]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from datetime import date
+from pathlib import Path
+
+MB = 1_000_000
+
+
+def _load(workdir: Path, name: str) -> dict | None:
+    p = workdir / name
+    try:
+        return json.loads(p.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _f(v: float | None, spec: str = ".1f", suffix: str = "") -> str:
+    return "-" if v is None else f"{v:{spec}}{suffix}"
+
+
+def rows(workdir: Path) -> list[list[str]]:
+    out: list[list[str]] = []
+    b = _load(workdir, "results.json")
+    if b:
+        for r in b["phases"]:
+            out.append([f"backup: {r['phase']}", _f(r["ours_mb_s"]), "restic", _f(r["restic_mb_s"]),
+                        _f(r["speedup"], ".2f", "x"), _f(r["ours_peak_rss_mb"], ".0f", " MB")])
+    c = _load(workdir, "copy-results.json")
+    if c:
+        for r in c["phases"]:
+            mbs = c["dataset_bytes"] / MB / r["ours_s"] if r["phase"] == "full copy" else None
+            peer = c["dataset_bytes"] / MB / r["restic_s"] if r["phase"] == "full copy" else None
+            out.append([r["phase"], _f(mbs), "restic copy", _f(peer), _f(r["speedup"], ".2f", "x"),
+                        _f(r["ours_peak_rss_mb"], ".0f", " MB")])
+        worst = max((i["ratio"] for i in c["increments"] if i["ratio"]), default=None)
+        out.append(["incremental copy: bytes sent / new unique bytes", _f(worst, ".3f"), "goal", "<= 1.05", "-", "-"])
+    p = _load(workdir, "peers-results.json")
+    if p:
+        for r in p["rows"]:
+            out.append([r["ours"], _f(r["ours_mb_s"]), f"{r['peer']} && sync", _f(r["peer_mb_s"]),
+                        _f(r["speedup"], ".2f", "x"), _f(r["ours_peak_rss_mb"], ".0f", " MB")])
+    s = _load(workdir, "sftp-results.json")
+    if s:
+        for r in s.get("rows", []):
+            out.append([r["operation"], _f(r.get("ours_mb_s")), r.get("peer", "sftp"), _f(r.get("peer_mb_s")),
+                        _f(r.get("speedup"), ".2f", "x"), _f(r.get("ours_peak_rss_mb"), ".0f", " MB")])
+    g = _load(workdir, "gui-results.json")
+    if g:
+        out.append([f"GUI event-loop stall during a {g['mb']:.0f} MB backup", f"{g['stall_ms']:.0f} ms",
+                    "goal", f"< {g['limit_ms']:.0f} ms", "-", "-"])
+    return out
+
+
+def render(workdir: Path, markdown: bool) -> str:
+    headers = ["operation", "ours MB/s", "peer", "peer MB/s", "speedup", "ours peak RSS"]
+    body = rows(workdir)
+    if not body:
+        return f"no benchmark results in {workdir} (run bench/run-all first)"
+    head = (f"{date.today().isoformat()} on {platform.node()} ({os.cpu_count()} CPUs, {platform.platform()}), "
+            f"load average now {os.getloadavg()[0]:.2f}")
+    if markdown:
+        lines = [head, "", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+        lines += ["| " + " | ".join(r) + " |" for r in body]
+        return "\n".join(lines)
+    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(headers)]
+    lines = [head, "", "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in body]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/bcbench"))
+    ap.add_argument("--markdown", action="store_true")
+    a = ap.parse_args(argv)
+    print(render(a.workdir, a.markdown))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
