@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from console.cli import sftp_commands
 from console.cli.output import (
     TerminalEvents,
     human_duration,
@@ -27,7 +28,7 @@ from console.core.errors import ConsoleError, UsageError
 from console.core.model import BLOCK_SIZES, COMPRESSION_LEVELS, Job, JobKind, PointState, Session, SessionStatus
 from console.core.operations import jobs, maintenance
 from console.core.operations.backups import delete_backup, describe_backup, remove_missing_points
-from console.core.operations.repositories import add_local
+from console.core.operations.repositories import add_local, remove_repository
 
 _cancel = CancelToken()
 
@@ -96,9 +97,7 @@ def repo_list(args: argparse.Namespace) -> int:
 
 def repo_remove(args: argparse.Namespace) -> int:
     with _catalog(args) as cat:
-        entry = cat.get_repository(args.name)
-        cat.delete_repository(entry.name)
-    secrets.forget(secrets.repo_key(entry.name))
+        entry = remove_repository(cat, args.name)
     if args.json:
         print_json({"name": entry.name, "removed": True})
     else:
@@ -636,6 +635,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
                                                           "--password-stdin or BACKUP_CONSOLE_PASSWORD")
     p.add_argument("--block-size", choices=list(BLOCK_SIZES), default="1M")
     p.add_argument("--compression", choices=list(COMPRESSION_LEVELS), default="default")
+    p = cmd(repo, "add-sftp", sftp_commands.repo_add_sftp, "add a repository on an SFTP server (created if empty)")
+    sftp_commands.add_sftp_arguments(p)
+    p = cmd(repo, "test", sftp_commands.repo_test, "connect to a repository and report what is there")
+    sftp_commands.add_test_arguments(p)
     cmd(repo, "list", repo_list, "list repositories")
     cmd(repo, "rescan", repo_rescan, "rebuild the catalog's view of a repository from its files").add_argument("name")
     p = cmd(repo, "check", repo_check, "verify a repository's structure (and data)")

@@ -63,6 +63,20 @@ def get(key: str) -> str | None:
     return None
 
 
+def get_saved(key: str) -> str | None:
+    """The secret kept for exactly `key` (this process, then the OS keyring), without the per-run default
+    (--password-stdin / BACKUP_CONSOLE_PASSWORD) that `get` falls back to."""
+    if key in _session:
+        return _session[key]
+    usable, _ = keyring_status()
+    if usable:
+        try:
+            return keyring.get_password(SERVICE, key)
+        except keyring.errors.KeyringError as e:
+            log.warning("keyring lookup failed: %s", e)
+    return None
+
+
 def store(key: str, secret: str) -> bool:
     """Save in the OS keyring; False (and the secret kept for this process only) when no usable keyring exists."""
     _session[key] = secret
