@@ -1,0 +1,1 @@
+"""Working-area pages of the main window (jobs, repositories) and the widgets they share."""
