@@ -14,10 +14,10 @@ from PySide6.QtCore import QObject, QPoint
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QInputDialog, QMenu, QWidget
 
-from console.core import secrets
 from console.core.catalog import Catalog
 from console.core.errors import ConsoleError
 from console.core.model import Job, JobKind, PointState
+from console.core.operations.repositories import remove_repository
 from console.gui.catalog_access import with_catalog
 from console.gui.dialogs import PropertiesDialog, confirm, show_error, show_info
 from console.gui.formatting import human_size, local_time
@@ -631,8 +631,7 @@ class Actions(QObject):
             return
 
         def work(catalog: Catalog, name: str) -> None:
-            catalog.delete_repository(name)
-            secrets.forget(secrets.repo_key(name))
+            remove_repository(catalog, name)        # the catalog entry and every secret kept for it
 
         self._background("Remove repository", work, r.name, done=f"Removed repository {r.name}")
 
