@@ -30,9 +30,16 @@ class _Task(QRunnable):
             result = self.fn(*self.args)
         except BaseException as e:  # noqa: BLE001 - every failure must reach the GUI as a message
             log.debug("background task failed: %s", e, exc_info=True)
-            self.relay.failed.emit(e)
+            self._deliver(self.relay.failed, e)
         else:
-            self.relay.done.emit(result)
+            self._deliver(self.relay.done, result)
+
+    @staticmethod
+    def _deliver(signal: Signal, value: object) -> None:
+        try:
+            signal.emit(value)
+        except RuntimeError:        # the application is shutting down and the receiver is gone: nobody waits
+            log.debug("background result dropped at shutdown")
 
 
 _alive: set[_Relay] = set()   # keeps relays alive until their signal has been delivered
