@@ -53,9 +53,10 @@ def rows(workdir: Path) -> list[list[str]]:
                         _f(r["speedup"], ".2f", "x"), _f(r["ours_peak_rss_mb"], ".0f", " MB")])
     s = _load(workdir, "sftp-results.json")
     if s:
-        for r in s.get("rows", []):
-            out.append([r["operation"], _f(r.get("ours_mb_s")), r.get("peer", "sftp"), _f(r.get("peer_mb_s")),
-                        _f(r.get("speedup"), ".2f", "x"), _f(r.get("ours_peak_rss_mb"), ".0f", " MB")])
+        peer = {"copy job": "sftp -b put", "put_file": "sftp -b put", "restore": "sftp -b get", "read": "sftp -b get"}
+        for r in s.get("phases", []):
+            out.append([f"SFTP {r['phase']}", _f(r["ours_mb_s"]), peer.get(r["phase"], "OpenSSH sftp"),
+                        _f(r["openssh_mb_s"]), _f(r["ratio"], ".2f", "x"), _f(r["ours_peak_rss_mb"], ".0f", " MB")])
     g = _load(workdir, "gui-results.json")
     if g:
         out.append([f"GUI event-loop stall during a {g['mb']:.0f} MB backup", f"{g['stall_ms']:.0f} ms",
