@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ from console.core.engine.check import check_repository
 from console.core.engine.events import CancelToken, Events
 from console.core.engine.gc import collect_garbage
 from console.core.engine.restore import RestoreStats, restore_point, split_path
-from console.core.errors import ConsoleError, NotFoundError, RepositoryError, UsageError
+from console.core.errors import ConsoleError, CorruptDataError, NotFoundError, RepositoryError, UsageError
 from console.core.model import Backup, JobKind, PointState, RestorePoint, Session
 from console.core.operations.backup_job import point_from_doc
 from console.core.operations.repositories import open_repository
@@ -152,22 +153,58 @@ def load_point(catalog: Catalog, ref: str) -> tuple[RestorePoint, Backup]:
     return point, catalog.get_backup(point.backup)
 
 
+class _OpenRepositories:
+    """Browsing opens one folder at a time (the GUI's lazy tree): keep the repository open between calls instead of
+    reading its config, keys and index again each time. An entry is reused for BROWSE_KEEP seconds; a tree the
+    cached index does not know makes it reload the index once (a backup may have added it meanwhile)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._repos: dict[tuple[str, str, str], tuple[Repository, float]] = {}
+
+    def get(self, catalog: Catalog, name: str, fresh: bool = False) -> Repository:
+        key = (str(catalog.path), name, catalog.get_repository(name).location)   # an edited entry: a new key
+        now = time.monotonic()
+        with self._lock:
+            hit = self._repos.get(key)
+            if hit is not None and not fresh and now - hit[1] < BROWSE_KEEP:
+                return hit[0]
+        _entry, repo = open_repository(catalog, name)
+        with self._lock:
+            old = self._repos.pop(key, None)
+            self._repos[key] = (repo, now)
+        if old is not None:
+            old[0].close()
+        return repo
+
+
+_open_repositories = _OpenRepositories()
+BROWSE_KEEP = 120.0
+
+
 def browse(catalog: Catalog, ref: str, path: str = "") -> tuple[RestorePoint, list[Node]]:
     """List one folder of a restore point; only the trees on the way are read."""
     point, backup = load_point(catalog, ref)
     if point.state == PointState.MISSING:
         raise RepositoryError(f"restore point {point.id} is missing from repository {backup.repository}")
-    _entry, repo = open_repository(catalog, backup.repository)
-    with repo:
-        tid = bytes.fromhex(point.root)
-        for part in split_path(path):
-            node = next((n for n in repo.load_tree(tid) if n.name == part), None)
-            if node is None:
-                raise NotFoundError(f"{path} does not exist in restore point {point.id}")
-            if node.type != DIR:
-                return point, [node]
-            tid = node.tree
-        return point, repo.load_tree(tid)
+    repo = _open_repositories.get(catalog, backup.repository)
+    try:
+        return point, _browse_in(repo, point, path)
+    except CorruptDataError:
+        repo = _open_repositories.get(catalog, backup.repository, fresh=True)   # newer than the cached index?
+        return point, _browse_in(repo, point, path)
+
+
+def _browse_in(repo: Repository, point: RestorePoint, path: str) -> list[Node]:
+    tid = bytes.fromhex(point.root)
+    for part in split_path(path):
+        node = next((n for n in repo.load_tree(tid) if n.name == part), None)
+        if node is None:
+            raise NotFoundError(f"{path} does not exist in restore point {point.id}")
+        if node.type != DIR:
+            return [node]
+        tid = node.tree
+    return repo.load_tree(tid)
 
 
 def restore(catalog: Catalog, ref: str, dest: str, paths: list[str] | None = None, overwrite: str = "never",
