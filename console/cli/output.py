@@ -11,27 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from console.core.engine.events import Events, Progress
-
-
-def human_size(n: float | None) -> str:
-    if n is None:
-        return "-"
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"
-
-
-def human_duration(s: float | None) -> str:
-    if s is None:
-        return "-"
-    if s < 60:
-        return f"{s:.1f}s"
-    s = int(s)
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+from console.core.units import human_duration, human_size  # noqa: F401 - the CLI's names
 
 
 def iso(t: datetime | None) -> str | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from console.core.units import human_duration, human_rate, human_size  # noqa: F401 - the GUI's names
+
 STATUS_LABELS = {"success": "Success", "warning": "Warning", "failed": "Failed", "stopped": "Stopped",
                  "running": "Running", "queued": "Queued", "stopping": "Stopping"}
 STATUS_ICONS = {"success": "status-success", "warning": "status-warning", "failed": "status-failed",
@@ -14,35 +16,6 @@ POINT_STATE_LABELS = {"ok": "OK", "missing": "Missing", "corrupted": "Corrupted"
 KIND_LABELS = {"backup": "Backup", "copy": "Backup copy", "restore": "Restore", "check": "Repository check",
                "health-check": "Health check", "gc": "Space reclaim (GC)", "rescan": "Rescan",
                "delete": "Delete backup", "remove-missing": "Remove missing points"}
-
-
-def human_size(n: float | None) -> str:
-    if n is None:
-        return "—"
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
-
-
-def human_rate(bytes_per_second: float | None) -> str:
-    return "—" if not bytes_per_second else f"{human_size(bytes_per_second)}/s"
-
-
-def human_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    if seconds < 1:
-        return "< 1 s"
-    s = int(round(seconds))
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min {s % 60:02d} s"
-    if s < 86400:
-        return f"{s // 3600} h {s % 3600 // 60:02d} min"
-    return f"{s // 86400} d {s % 86400 // 3600} h"
 
 
 def human_age(delta: timedelta | None) -> str:
