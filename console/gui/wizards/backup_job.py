@@ -37,9 +37,9 @@ from console.gui.wizards.widgets import (
     WEEKDAY_SHORT,
     ConsoleWizard,
     FolderList,
+    JobSummaryPage,
     Problem,
     RetentionEditor,
-    SummaryView,
     ValidatedPage,
     buddy_label,
     combo_select,
@@ -377,20 +377,6 @@ def describe_schedule(spec: str | UsageError | None, now: datetime | None = None
     return f"Next run: {when:%A %d %B %Y, %H:%M}{soon}"
 
 
-class SummaryPage(ValidatedPage):
-    def __init__(self) -> None:
-        super().__init__("Summary", "Check the settings, then click Finish to save the job.")
-        self.summary = SummaryView()
-        self.run_now = QCheckBox("&Run the job when I click Finish")
-        self.body.addWidget(self.summary)
-        self.body.addSpacing(8)
-        self.body.addWidget(self.run_now)
-        self.finish_layout()
-
-    def initializePage(self) -> None:  # noqa: N802 - Qt override
-        self.summary.set_rows(_wizard(self).summary_rows())
-
-
 class BackupJobWizard(ConsoleWizard):
     """New backup job; with `existing`, Edit it (or, with clone=True, create a copy of it under a new name)."""
 
@@ -407,7 +393,8 @@ class BackupJobWizard(ConsoleWizard):
         title = "New backup job" if existing is None else "Clone backup job" if self.clone else "Edit backup job"
         self.setWindowTitle(title if existing is None else f"{title} — {existing.name}")
         self.name_page, self.sources_page, self.storage_page = NamePage(), SourcesPage(), StoragePage()
-        self.secondary_page, self.schedule_page, self.summary_page = SecondaryPage(), SchedulePage(), SummaryPage()
+        self.secondary_page, self.schedule_page = SecondaryPage(), SchedulePage()
+        self.summary_page = JobSummaryPage("&Run the job when I click Finish")
         for page_id, page in ((PAGE_NAME, self.name_page), (PAGE_SOURCES, self.sources_page),
                               (PAGE_STORAGE, self.storage_page), (PAGE_SECONDARY, self.secondary_page),
                               (PAGE_SCHEDULE, self.schedule_page), (PAGE_SUMMARY, self.summary_page)):

@@ -48,10 +48,10 @@ from console.core.scheduling.specs import (
 from console.gui.wizards import copy_job_sources, save_copy_job
 from console.gui.wizards.widgets import (
     ConsoleWizard,
+    JobSummaryPage,
     Problem,
     RetentionEditor,
     RetentionPreview,
-    SummaryView,
     ValidatedPage,
     WindowEditor,
     buddy_label,
@@ -532,23 +532,6 @@ class WindowPage(ValidatedPage):
         return None
 
 
-class SummaryPage(ValidatedPage):
-    def __init__(self) -> None:
-        super().__init__("Summary", "Check the settings, then click Finish to save the job.")
-        self.summary = SummaryView()
-        self.run_now = QCheckBox("&Start copying when I click Finish")
-        self.body.addWidget(self.summary)
-        self.body.addSpacing(8)
-        self.body.addWidget(self.run_now)
-        self.finish_layout()
-
-    def initializePage(self) -> None:  # noqa: N802 - Qt override
-        self.summary.set_rows(_wizard(self).summary_rows())
-
-
-# ---------------------------------------------------------------------------------------------- the wizard
-
-
 class CopyJobWizard(ConsoleWizard):
     """New backup copy job; with `existing`, Edit it (or, with clone=True, create a copy under a new name)."""
 
@@ -565,7 +548,7 @@ class CopyJobWizard(ConsoleWizard):
         self.setWindowTitle(title if existing is None else f"{title} — {existing.name}")
         self.name_page, self.sources_page, self.target_page = NamePage(), SourcesPage(), TargetPage()
         self.preview_page, self.advanced_page, self.window_page = PreviewPage(), AdvancedPage(), WindowPage()
-        self.summary_page = SummaryPage()
+        self.summary_page = JobSummaryPage("&Start copying when I click Finish")
         for page_id, page in ((PAGE_NAME, self.name_page), (PAGE_SOURCES, self.sources_page),
                               (PAGE_TARGET, self.target_page), (PAGE_PREVIEW, self.preview_page),
                               (PAGE_ADVANCED, self.advanced_page), (PAGE_WINDOW, self.window_page),

@@ -420,6 +420,23 @@ def unique_name(wanted: str, taken: set[str]) -> str:
 # ---------------------------------------------------------------------------------------------- folder list
 
 
+class JobSummaryPage(ValidatedPage):
+    """The last page of the job wizards: the settings as the wizard's summary_rows() tells them, and the choice
+    to start the job at once."""
+
+    def __init__(self, run_label: str) -> None:
+        super().__init__("Summary", "Check the settings, then click Finish to save the job.")
+        self.summary = SummaryView()
+        self.run_now = QCheckBox(run_label)
+        self.body.addWidget(self.summary)
+        self.body.addSpacing(8)
+        self.body.addWidget(self.run_now)
+        self.finish_layout()
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt override
+        self.summary.set_rows(self.wizard().summary_rows())
+
+
 class FolderList(QWidget):
     """Folders to protect: a list with Add folder… / Remove."""
 
