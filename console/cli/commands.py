@@ -17,6 +17,7 @@ from console.cli.output import (
     iso,
     local_time,
     print_json,
+    print_repository_added,
     print_table,
 )
 from console.cli.service_command import register_service
@@ -63,15 +64,7 @@ def repo_add_local(args: argparse.Namespace) -> int:
     with _catalog(args) as cat:
         entry, created, note = add_local(cat, args.name, args.path, password, BLOCK_SIZES[args.block_size],
                                          COMPRESSION_LEVELS[args.compression])
-    if args.json:
-        print_json({"name": entry.name, "kind": entry.kind, "location": entry.location, "created": created,
-                    "encrypted": entry.encrypted, "id": entry.repo_uid, "note": note})
-    else:
-        print(f"{'created' if created else 'added existing'} repository {entry.name} at {entry.location}"
-              f"{' (encrypted)' if entry.encrypted else ''}")
-        if note:
-            print(note)
-    return 0
+    return print_repository_added(args, entry, created, note)
 
 
 def _repo_json(cat: Catalog, r: Any) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import sys
@@ -88,3 +89,16 @@ class TerminalEvents(Events):
 
     def done(self) -> None:
         self._clear()
+
+
+def print_repository_added(args: argparse.Namespace, entry: Any, created: bool, note: str) -> int:
+    """What `repo add-local` and `repo add-sftp` print."""
+    if args.json:
+        print_json({"name": entry.name, "kind": entry.kind, "location": entry.location, "created": created,
+                    "encrypted": entry.encrypted, "id": entry.repo_uid, "note": note})
+    else:
+        print(f"{'created' if created else 'added existing'} repository {entry.name} at {entry.location}"
+              f"{' (encrypted)' if entry.encrypted else ''}")
+        if note:
+            print(note)
+    return 0

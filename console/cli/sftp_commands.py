@@ -105,15 +105,8 @@ def repo_add_sftp(args: argparse.Namespace) -> int:
                 throttle_mbps=args.throttle, encrypt=args.encrypt)
         except HostKeyUnknownError as e:
             raise _with_accept_hint(e) from None
-    if args.json:
-        print_json({"name": entry.name, "kind": entry.kind, "location": entry.location, "created": created,
-                    "encrypted": entry.encrypted, "id": entry.repo_uid, "note": note})
-    else:
-        print(f"{'created' if created else 'added existing'} repository {entry.name} at {entry.location}"
-              f"{' (encrypted)' if entry.encrypted else ''}")
-        if note:
-            print(note)
-    return 0
+    from console.cli.commands import print_repository_added  # commands imports this module
+    return print_repository_added(args, entry, created, note)
 
 
 def repo_test(args: argparse.Namespace) -> int:
