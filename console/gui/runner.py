@@ -24,6 +24,7 @@ from console.core.catalog import Catalog
 from console.core.engine.events import CancelToken, Events, Progress
 from console.core.errors import ConsoleError, LockedError
 from console.core.model import JobKind, LogLine, Session
+from console.gui.background import run_in_background
 
 log = logging.getLogger(__name__)
 DRAIN_MS = 100
@@ -185,6 +186,7 @@ class Run(QObject):
         self.session: Session | None = None
         self.error: str | None = None
         self.result: Any = None
+        self.follow_copies = False      # a backup started here: its immediate copy jobs follow when it ends
         self._timer = QTimer(self)
         self._timer.setInterval(DRAIN_MS)
         self._timer.timeout.connect(self.drain)
@@ -348,6 +350,26 @@ class Runner(QObject):
         del self.history[:-HISTORY_KEPT]
         log.info("%s ended: %s", run.title, run.status)
         self.run_finished.emit(run)
+        if run.follow_copies and run.status in ("success", "warning"):
+            self._start_immediate_copies(run.job)
+
+    def _start_immediate_copies(self, backup_job: str) -> None:
+        """Immediate copy: linked copy jobs follow a backup job started here as soon as it ends (the scheduler
+        does the same for the runs it starts)."""
+        from console.core.operations.jobs import immediate_copy_jobs, pending_points
+        data_dir = self.data_dir
+
+        def due() -> list[str]:
+            with Catalog.open(data_dir) as catalog:
+                return [n for n in immediate_copy_jobs(catalog, backup_job) if pending_points(catalog, n)]
+
+        def start(names: list[str]) -> None:
+            for name in names:
+                if self.job_run(name) is None:
+                    self.start_job(name, JobKind.COPY)
+
+        run_in_background(due, on_done=start,
+                          on_error=lambda e: log.warning("immediate copy after %s not started: %s", backup_job, e))
 
     def adopt(self, key: str, title: str, kind: str, job: str, cancel: CancelToken) -> Run:
         """Register work another thread runs itself (the scheduler's runs), so it shows live like ours.
@@ -389,8 +411,10 @@ class Runner(QObject):
                 return run_job(catalog, name, data_dir, events, cancel, active_full=active_full)
             return run_job(catalog, name, data_dir, events, cancel, sync_all=sync_all, ignore_window=ignore_window)
 
-        return self._start(f"job:{name}", f"{what} {name}", kind.value, name, work,
-                           expected_objects=sources if kind == JobKind.BACKUP else 0)
+        run = self._start(f"job:{name}", f"{what} {name}", kind.value, name, work,
+                          expected_objects=sources if kind == JobKind.BACKUP else 0)
+        run.follow_copies = kind == JobKind.BACKUP
+        return run
 
     def start_health_check(self, name: str) -> Run:
         data_dir = self.data_dir
