@@ -64,7 +64,8 @@ class TerminalEvents(Events):
     def progress(self, p: Progress) -> None:
         if self.quiet:
             return
-        pct = f"{100 * p.bytes_done / p.bytes_total:5.1f}%" if p.bytes_total else "  ...  "
+        done = p.fraction
+        pct = f"{100 * done:5.1f}%" if done is not None else "  ...  "
         eta = p.eta
         text = (f"{pct} {human_size(p.bytes_done)}"
                 + (f" / {human_size(p.bytes_total)}" if p.bytes_total else "")
@@ -73,7 +74,7 @@ class TerminalEvents(Events):
         if self.tty:
             width = shutil.get_terminal_size((80, 20)).columns
             bar_w = max(10, width - len(text) - 4)
-            filled = int(bar_w * p.bytes_done / p.bytes_total) if p.bytes_total else 0
+            filled = int(bar_w * done) if done is not None else 0
             line = f"[{'#' * min(filled, bar_w)}{'.' * (bar_w - min(filled, bar_w))}] {text}"
             sys.stderr.write("\r" + line[:width - 1])
             sys.stderr.flush()

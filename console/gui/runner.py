@@ -72,14 +72,7 @@ class ObjectState:
     def fraction(self) -> float | None:
         if self.status in ("success", "warning"):
             return 1.0
-        p = self.progress
-        if p is None:
-            return None
-        if p.bytes_total:
-            return min(1.0, p.bytes_done / p.bytes_total)
-        if p.files_total:
-            return min(1.0, p.files_done / p.files_total)
-        return None
+        return self.progress.fraction if self.progress is not None else None
 
 
 @dataclass
@@ -130,14 +123,7 @@ class RunStats:
         if total and self.last is not None and self.last.phase == "backup":
             parts = [o.fraction or 0.0 for o in self.objects.values()]
             return min(1.0, sum(parts) / total)
-        p = self.last
-        if p is None:
-            return None
-        if p.bytes_total:
-            return min(1.0, p.bytes_done / p.bytes_total)
-        if p.files_total:
-            return min(1.0, p.files_done / p.files_total)
-        return None
+        return self.last.fraction if self.last is not None else None
 
     def eta(self, rate: float) -> float | None:
         """Seconds left, when every remaining byte is known (the last object of a backup, any copy/restore)."""

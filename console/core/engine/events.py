@@ -53,6 +53,15 @@ class Progress:
         return self.bytes_done / self.elapsed if self.elapsed > 0 else 0.0
 
     @property
+    def fraction(self) -> float | None:
+        """Done share 0..1 by bytes, else by files; None while neither total is known."""
+        if self.bytes_total:
+            return min(1.0, self.bytes_done / self.bytes_total)
+        if self.files_total:
+            return min(1.0, self.files_done / self.files_total)
+        return None
+
+    @property
     def eta(self) -> float | None:
         if not self.bytes_total or not self.rate or self.bytes_done >= self.bytes_total:
             return None

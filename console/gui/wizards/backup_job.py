@@ -43,6 +43,7 @@ from console.gui.wizards.widgets import (
     ValidatedPage,
     buddy_label,
     combo_select,
+    fill_repositories,
     hint,
     unique_name,
 )
@@ -137,10 +138,7 @@ class StoragePage(ValidatedPage):
     def refresh(self, select: str | None = None) -> None:
         wizard = _wizard(self)
         keep = select or self.repository.currentData() or wizard.wanted_repository
-        self.repository.clear()
-        for repo in wizard.catalog.list_repositories():
-            kind = "SFTP" if repo.kind == "sftp" else "local"
-            self.repository.addItem(f"{repo.name}  ({kind}: {repo.location})", repo.name)
+        fill_repositories(self.repository, wizard.catalog.list_repositories())
         if keep:
             combo_select(self.repository, keep)
         self.none_yet.setVisible(self.repository.count() == 0)

@@ -57,6 +57,7 @@ from console.gui.wizards.widgets import (
     buddy_label,
     combo_select,
     describe_grid,
+    fill_repositories,
     hint,
     unique_name,
 )
@@ -336,10 +337,7 @@ class TargetPage(ValidatedPage):
     def refresh(self, select: str | None = None) -> None:
         wizard = _wizard(self)
         keep = select or self.repository.currentData() or wizard.wanted_target
-        self.repository.clear()
-        for repo in wizard.catalog.list_repositories():
-            kind = "SFTP" if repo.kind == "sftp" else "local"
-            self.repository.addItem(f"{repo.name}  ({kind}: {repo.location})", repo.name)
+        fill_repositories(self.repository, wizard.catalog.list_repositories())
         if keep:
             combo_select(self.repository, keep)
         else:

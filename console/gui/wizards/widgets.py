@@ -407,6 +407,14 @@ def combo_select(combo: QComboBox, data: Any) -> bool:
     return index >= 0
 
 
+def fill_repositories(combo: QComboBox, repositories: list) -> None:
+    """The repository pickers of the job wizards: "name  (local: /path)" with the name as item data."""
+    combo.clear()
+    for repo in repositories:
+        kind = "SFTP" if repo.kind == "sftp" else "local"
+        combo.addItem(f"{repo.name}  ({kind}: {repo.location})", repo.name)
+
+
 def unique_name(wanted: str, taken: set[str]) -> str:
     """'name (copy)', 'name (copy 2)', ... the first one not taken."""
     candidate = f"{wanted} (copy)"
