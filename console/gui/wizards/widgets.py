@@ -918,6 +918,8 @@ class RetentionPreview(QWidget):
         self.busy = BusyIndicator()
         self.summary = QLabel()
         self.summary.setWordWrap(True)
+        # a wrapped label's height-for-width is not honoured inside wizard pages: keep room for its 2-3 lines
+        self.summary.setMinimumHeight(self.summary.fontMetrics().lineSpacing() * 3)
         self.intro = hint("")
         legend = QHBoxLayout()
         for key in ("short-term", "minimum", "W", "M", "Y"):
