@@ -322,11 +322,12 @@ class Actions(QObject):
             show_error(self.w, "Cannot start", f"there is no job named {name!r} any more")
             return None
         try:
-            run = self.w.runner.start_job(name, row.job.kind, sources=len(row.job.sources), **options)
+            run = self.w.runner.start_job(name, row.job.kind, sources=len(row.job.sources), defer=True, **options)
         except ConsoleError as e:
             show_error(self.w, f"Cannot start {name}", e)
             return None
-        self.w.open_run(run)
+        # the window first, then the engine: its busy start-up would otherwise slow the first paint
+        self.w.open_run(run).when_painted(run.begin)
         return run
 
     def do_start(self) -> None:

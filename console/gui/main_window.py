@@ -40,6 +40,7 @@ from console.gui.catalog_access import with_catalog
 from console.gui.dialogs import confirm, show_error
 from console.gui.progress_view import SessionWindow
 from console.gui.resources import app_icon, resource_icon, resources_dir
+from console.gui.responsiveness import freeze_startup_objects, tune_interpreter
 from console.gui.runner import Run, Runner
 from console.gui.scheduler import SETTING as SCHEDULER_SETTING
 from console.gui.scheduler import GuiScheduler
@@ -111,6 +112,7 @@ class MainWindow(QMainWindow):
     def __init__(self, data_dir: Path | None = None, *, start_scheduler: bool = True,
                  scheduler_tick: float | None = None) -> None:
         super().__init__()
+        tune_interpreter()
         self.data_dir = paths.data_dir(data_dir)
         self.setWindowTitle(WINDOW_TITLE)
         self.setWindowIcon(app_icon())
@@ -414,6 +416,7 @@ class MainWindow(QMainWindow):
         self._loaded_at = time.monotonic()
         self._stamp, snap = result
         self.apply_snapshot(snap)
+        freeze_startup_objects()            # the first snapshot is shown: the console has started
         if self._reload_again:
             self._reload_again = False
             self.refresh()

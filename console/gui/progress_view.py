@@ -7,12 +7,12 @@ Stop asks the engine to stop through the run's CancelToken; the view then shows 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPalette, QPen
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -343,6 +343,21 @@ class ProgressView(QWidget):
         icon = resource_icon(STATUS_ICONS.get(status, "status-running"))
         self.icon.setPixmap(icon.pixmap(QSize(24, 24)))
 
+    def _set_bar(self, value: int | None, text: str) -> None:
+        """value None: busy indicator. QProgressBar.setValue repaints at once (synchronously, several ms a
+        time); with updates paused it only schedules a paint with the rest of the window."""
+        bar = self.bar
+        bar.setUpdatesEnabled(False)
+        try:
+            if value is None:
+                bar.setRange(0, 0)
+            else:
+                bar.setRange(0, 1000)
+                bar.setValue(value)
+                bar.setFormat(text)
+        finally:
+            bar.setUpdatesEnabled(True)
+
     def _refresh(self) -> None:
         run, session = self.run, self.session
         if run is not None and run.running:
@@ -351,9 +366,7 @@ class ProgressView(QWidget):
             self._refresh_session(session, run)
         elif run is not None:          # ended without a session (refused before it started)
             self._set_status("failed", run.title)
-            self.bar.setRange(0, 1000)
-            self.bar.setValue(0)
-            self.bar.setFormat("Did not start")
+            self._set_bar(0, "Did not start")
             self.result.setText(f"<span style='color:#C62828'><b>{escape(run.error or 'failed')}</b></span>")
             self.result.setVisible(True)
             self.stop_button.setVisible(False)
@@ -365,11 +378,10 @@ class ProgressView(QWidget):
         self.stop_button.setEnabled(run.status == "running")
         fraction = stats.fraction()
         if fraction is None:
-            self.bar.setRange(0, 0)                      # busy indicator until the size is known
+            self._set_bar(None, "")                      # busy indicator until the size is known
         else:
-            self.bar.setRange(0, 1000)
-            self.bar.setValue(int(fraction * 1000))
-            self.bar.setFormat(f"{fraction:.0%}" + (" — stopping…" if run.status == "stopping" else ""))
+            self._set_bar(int(fraction * 1000), f"{fraction:.0%}" + (" — stopping…" if run.status == "stopping"
+                                                                      else ""))
         rate = run.rate or run.average_rate
         eta = stats.eta(rate)
         f = self.fields
@@ -393,11 +405,10 @@ class ProgressView(QWidget):
         title = f"{KIND_LABELS.get(s.kind, s.kind)}: {s.job}"
         self._set_status(s.status.value, title)
         self.stop_button.setVisible(run is not None and run.running)
-        self.bar.setRange(0, 1000)
         done = s.status.value in ("success", "warning")
-        self.bar.setValue(1000 if done else 0)
-        self.bar.setFormat({"success": "Finished", "warning": "Finished with warnings", "failed": "Failed",
-                            "stopped": "Stopped"}.get(s.status.value, "Running (in another process)"))
+        self._set_bar(1000 if done else 0, {"success": "Finished", "warning": "Finished with warnings",
+                                            "failed": "Failed", "stopped": "Stopped"}.get(
+                                                s.status.value, "Running (in another process)"))
         f = self.fields
         f["Started"].setText(local_time(s.started, seconds=True))
         duration = st.get("duration")
@@ -453,6 +464,23 @@ class SessionWindow(QDialog):
         layout.addWidget(self.view, 1)
         layout.addWidget(buttons)
         self.resize(900, 640)
+        self._painted = False
+        self._after_paint: list[Callable[[], None]] = []
+
+    def when_painted(self, callback: Callable[[], None]) -> None:
+        """Call `callback` from the event loop once this window has been painted (soon, if it has been)."""
+        if self._painted:
+            QTimer.singleShot(0, callback)
+        else:
+            self._after_paint.append(callback)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            callbacks, self._after_paint = self._after_paint, []
+            for callback in callbacks:
+                QTimer.singleShot(0, callback)          # after this frame: its children paint in this pass
 
     def show_run(self, run: Run) -> None:
         self.setWindowTitle(f"{run.title} — Backup Copy Console")

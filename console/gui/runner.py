@@ -29,6 +29,7 @@ from console.gui.background import run_in_background
 log = logging.getLogger(__name__)
 DRAIN_MS = 100
 FINAL_STATUSES = ("success", "warning", "failed", "stopped")
+BEGIN_AT_LATEST_MS = 500       # a deferred run starts after this even if its window never painted
 HISTORY_KEPT = 50               # finished runs kept with their rate graphs (the catalog keeps the rest)
 GRAPH_SAMPLES = 600             # rate samples kept for the graph (one per drain with news: about a minute)
 
@@ -173,6 +174,7 @@ class Run(QObject):
         self.error: str | None = None
         self.result: Any = None
         self.follow_copies = False      # a backup started here: its immediate copy jobs follow when it ends
+        self._pending: Callable[[Events, CancelToken], Session | None] | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(DRAIN_MS)
         self._timer.timeout.connect(self.drain)
@@ -228,10 +230,23 @@ class Run(QObject):
             self._last_sample = (now, done)
 
     # -- worker side ------------------------------------------------------------------------------------------
-    def start(self, work: Callable[[Events, CancelToken], Session | None]) -> None:
+    def start(self, work: Callable[[Events, CancelToken], Session | None], defer: bool = False) -> None:
+        """Start the work in its thread, or (defer) keep it until `begin()`: the console first shows the run's
+        window, so the engine's busy start-up does not compete with painting it."""
         self._timer.start()
-        thread = threading.Thread(target=self._work, args=(work,), name=f"run {self.key}", daemon=True)
-        thread.start()
+        self._pending = work
+        if defer:
+            QTimer.singleShot(BEGIN_AT_LATEST_MS, self.begin)       # in case nobody calls begin()
+        else:
+            self.begin()
+
+    def begin(self) -> None:
+        """Start the deferred work (once; later calls do nothing)."""
+        work, self._pending = self._pending, None
+        if work is not None:
+            self._t0 = time.monotonic()
+            thread = threading.Thread(target=self._work, args=(work,), name=f"run {self.key}", daemon=True)
+            thread.start()
 
     def watch(self) -> None:
         """Start pumping events of work that runs elsewhere (a scheduled run in the scheduler's thread)."""
@@ -308,7 +323,7 @@ class Runner(QObject):
 
     # -- starting ---------------------------------------------------------------------------------------------
     def _start(self, key: str, title: str, kind: str, job: str, work: Callable[[Catalog, Events, CancelToken], Any],
-               expected_objects: int = 0) -> Run:
+               expected_objects: int = 0, defer: bool = False) -> Run:
         if key in self._runs:
             raise LockedError(f"{title} is already running in this console: wait for it to finish or stop it")
         # no Qt parent: the worker thread keeps its Run alive even if the window (and this Runner) goes first
@@ -325,7 +340,7 @@ class Runner(QObject):
 
         self._runs[key] = run
         run.ended.connect(self._on_finished)       # a method: Qt disconnects it when this Runner is deleted
-        run.start(body)
+        run.start(body, defer)
         log.info("started %s", title)
         self.run_started.emit(run)
         return run
@@ -384,9 +399,9 @@ class Runner(QObject):
         request["run"] = run
 
     def start_job(self, name: str, kind: JobKind | str, *, sources: int = 0, active_full: bool = False,
-                  sync_all: bool = False, ignore_window: bool = False) -> Run:
+                  sync_all: bool = False, ignore_window: bool = False, defer: bool = False) -> Run:
         """A backup job, or a copy job (ignore_window: "Sync now" outside the copy window; sync_all: every
-        restore point not copied yet, not only the newest)."""
+        restore point not copied yet, not only the newest). defer: the work waits for `run.begin()`."""
         kind = JobKind(kind)
         data_dir = self.data_dir
         what = "Active full of" if active_full else "Sync of" if (sync_all or ignore_window) else "Job"
@@ -398,7 +413,7 @@ class Runner(QObject):
             return run_job(catalog, name, data_dir, events, cancel, sync_all=sync_all, ignore_window=ignore_window)
 
         run = self._start(f"job:{name}", f"{what} {name}", kind.value, name, work,
-                          expected_objects=sources if kind == JobKind.BACKUP else 0)
+                          expected_objects=sources if kind == JobKind.BACKUP else 0, defer=defer)
         run.follow_copies = kind == JobKind.BACKUP
         return run
 

@@ -23,7 +23,7 @@ def window(qtbot, data_dir: Path):
     return lambda **kwargs: open_window(qtbot, data_dir, **kwargs)
 
 
-STALL_LIMIT_MS = 250
+STALL_LIMIT_MS = 50            # issue 5: the longest event-loop stall while the engine works
 
 
 class Heartbeat:
@@ -35,15 +35,22 @@ class Heartbeat:
         self.timer.timeout.connect(self._tick)
         self.last = 0.0
         self.longest = 0.0
+        self.cpu = self.t0 = 0.0
+        self.long_gaps: list[str] = []      # for the failure message: when, how long, and GUI-thread CPU
 
     def _tick(self) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.thread_time()
         if self.last:
-            self.longest = max(self.longest, now - self.last)
-        self.last = now
+            gap = now - self.last
+            self.longest = max(self.longest, gap)
+            if gap > 0.02:
+                self.long_gaps.append(f"{gap * 1000:.0f} ms (GUI CPU {(cpu - self.cpu) * 1000:.0f} ms) at "
+                                      f"{now - self.t0:.2f} s")
+        self.last, self.cpu = now, cpu
 
     def __enter__(self) -> Heartbeat:
         self.last = 0.0
+        self.t0 = time.perf_counter()
         self.timer.start()
         return self
 
@@ -70,7 +77,7 @@ def test_a_backup_from_the_gui_shows_live_progress_without_stalling(window, qtbo
         qtbot.waitUntil(lambda: not run.running, timeout=120_000)
     stall_ms = beat.longest * 1000
     print(f"\nlongest GUI event-loop stall during a {run.stats.processed / 1e6:.0f} MB backup: {stall_ms:.0f} ms")
-    assert stall_ms < STALL_LIMIT_MS
+    assert stall_ms <= STALL_LIMIT_MS, beat.long_gaps
 
     assert run.status == "success", run.error
     assert any(s.startswith("Running") for s in states)
@@ -86,6 +93,32 @@ def test_a_backup_from_the_gui_shows_live_progress_without_stalling(window, qtbo
     qtbot.waitUntil(lambda: w.snapshot.job("docs").last_session is not None, timeout=10_000)
     assert w.jobs.model.data(w.jobs.model.index(0, 2)) == "Idle"
     assert w.running_label.text() == "No runs in progress"
+
+
+def test_a_copy_from_the_gui_never_stalls_the_event_loop_over_50_ms(window, qtbot, tmp_path: Path,
+                                                                     data_dir: Path) -> None:
+    """The admin starts a real copy job (96 MB of restore points to another repository); its progress window
+    opens and follows it to the end, and the console reloads its tables — the GUI thread keeps ticking."""
+    make_world(tmp_path, data_dir, runs=1, copy_run=False, megabytes=96)
+    w = window()
+    w.show_page("jobs")
+    assert w.jobs.select_key("docs-offsite")
+    qtbot.wait(200)                                      # settle: the page was just laid out
+    with Heartbeat() as beat:
+        w.commands.start.trigger()
+        run = w.runner.job_run("docs-offsite")
+        assert run is not None and run.kind == "copy"
+        view = w.session_windows[run.key].view
+        qtbot.waitUntil(lambda: not run.running, timeout=120_000)
+        qtbot.waitUntil(lambda: w.snapshot.job("docs-offsite").last_session is not None and
+                        w.snapshot.job("docs-offsite").last_session.status.finished, timeout=20_000)
+    stall_ms = beat.longest * 1000
+    print(f"\nlongest GUI event-loop stall during a {run.stats.processed / 1e6:.0f} MB copy: {stall_ms:.0f} ms; "
+          f"gaps over 20 ms: {beat.long_gaps}")
+    assert run.status == "success", run.error
+    assert run.stats.processed >= 96 << 20                  # the copy really moved the data meanwhile
+    assert view.bar.format() == "Finished"
+    assert stall_ms <= STALL_LIMIT_MS, beat.long_gaps
 
 
 def test_stop_stops_a_running_copy(window, qtbot, tmp_path: Path, data_dir: Path) -> None:
