@@ -206,8 +206,6 @@ def main(argv: list[str] | None = None) -> int:
     a.workdir.mkdir(parents=True, exist_ok=True)
     if a.trace:
         trace_gc()
-    if os.environ.get('SWI'):
-        sys.setswitchinterval(float(os.environ['SWI']))
     dataset, listing = ensure_dataset(a.workdir, a.scale, "dataset")
 
     import keyring

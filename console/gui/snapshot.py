@@ -164,9 +164,10 @@ def load_snapshot(catalog: Catalog, today: date | None = None) -> Snapshot:
             stored=sum(p.stored_size for p in pts), newest=max((p.created for p in pts), default=None),
             source_label=label if b.kind == JobKind.COPY else ""))
         rows = []
-        for p in sorted(pts, key=lambda p: (p.created, p.id), reverse=True):
+        copy = b.kind == JobKind.COPY
+        for p in reversed(pts):              # the catalog lists them oldest first (by created, id)
             key, group = date_group(p.created, today)
-            rows.append(PointRow(p, key, group, source_label(p) if b.kind == JobKind.COPY else ""))
+            rows.append(PointRow(p, key, group, source_label(p) if copy else ""))
         snap.points[b.id] = rows
 
     for r in repos:

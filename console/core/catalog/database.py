@@ -100,6 +100,8 @@ def _dump(value: Any) -> str:
 def _load(text: str | None, default: Any) -> Any:
     if text is None or text == "":
         return default
+    if text == "[]":                 # most restore points carry no GFS flag: skip the parser for 10,000 of them
+        return []
     return json.loads(text)
 
 
