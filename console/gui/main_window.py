@@ -313,6 +313,9 @@ class MainWindow(QMainWindow):
     # -- pages and selection -------------------------------------------------------------------------------------
     def show_page(self, page: str, argument: Any = None) -> None:
         """Select the navigation item for (page, argument) — which shows the page."""
+        if page == "backups" and argument is None:
+            argument = "all"                          # the navigation's "Backups" item: every backup
+
         def find(item: QTreeWidgetItem) -> QTreeWidgetItem | None:
             if item.data(0, Qt.ItemDataRole.UserRole) == (page, argument) and item.text(0) != "Backup Infrastructure" \
                     and item.text(0) != "History":
