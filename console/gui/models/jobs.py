@@ -8,7 +8,7 @@ from typing import Any
 from console.core.engine.retention import RetentionPolicy
 from console.core.errors import ConsoleError
 from console.core.model import JobKind
-from console.gui.formatting import STATUS_ICONS, STATUS_LABELS, human_duration, local_time
+from console.gui.formatting import STATUS_ICONS, STATUS_LABELS, local_time
 from console.gui.models.table import Column, RecordTableModel
 from console.gui.resources import resource_icon
 from console.gui.snapshot import JobRow
@@ -26,6 +26,16 @@ def sources_text(row: JobRow) -> str:
     return ", ".join(parts) or "— (no sources yet)"
 
 
+def interval_text(seconds: float) -> str:
+    """'day', '2 days', '4 hours', '90 minutes': how often a periodic copy runs, as an admin says it."""
+    minutes = max(1, int(seconds // 60))
+    for size, unit in ((1440, "day"), (60, "hour"), (1, "minute")):
+        if minutes % size == 0:
+            count = minutes // size
+            return unit if count == 1 else f"{count} {unit}s"
+    return f"{minutes} minutes"
+
+
 def schedule_text(row: JobRow) -> str:
     job = row.job
     if job.kind == JobKind.BACKUP:
@@ -34,7 +44,7 @@ def schedule_text(row: JobRow) -> str:
     mode = job.options.get("mode", "immediate")
     if mode == "periodic":
         interval = job.options.get("interval")
-        text = f"Periodic, every {human_duration(float(interval))}" if interval else "Periodic"
+        text = f"Periodic, every {interval_text(float(interval))}" if interval else "Periodic"
     else:
         text = "Immediate"
     window = job.options.get("window")
