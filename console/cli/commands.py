@@ -30,6 +30,7 @@ from console.core.model import BLOCK_SIZES, COMPRESSION_LEVELS, Job, JobKind, Po
 from console.core.operations import jobs, maintenance
 from console.core.operations.backups import delete_backup, describe_backup, remove_missing_points
 from console.core.operations.repositories import add_local, remove_repository
+from console.core.units import plural
 
 _cancel = CancelToken()
 
@@ -111,7 +112,7 @@ def repo_rescan(args: argparse.Namespace) -> int:
     with _catalog(args) as cat:
         session, res = maintenance.rescan(cat, args.name, TerminalEvents(quiet=args.json))
     if res and not args.json:
-        print(f"imported {res.backups_imported} backup(s) and {res.points_imported} restore point(s); "
+        print(f"imported {plural(res.backups_imported, 'backup')} and {plural(res.points_imported, 'restore point')}; "
               f"{res.points_missing} missing, {res.points_back} back")
     return _session_done(args, session, f"rescan of {args.name}")
 
@@ -124,7 +125,7 @@ def repo_check(args: argparse.Namespace) -> int:
                                     TerminalEvents(quiet=args.json), _cancel)
     if not args.json and session.status == SessionStatus.SUCCESS:
         st = session.stats
-        print(f"{st.get('points', 0)} restore point(s) checked, {st.get('packs_read', 0)} pack(s) read "
+        print(f"{plural(st.get('points', 0), 'restore point')} checked, {plural(st.get('packs_read', 0), 'pack')} read "
               f"({human_size(st.get('read', 0))}): no problems")
     return _session_done(args, session, f"check of {args.name}")
 
@@ -134,7 +135,7 @@ def repo_gc(args: argparse.Namespace) -> int:
         session = maintenance.gc(cat, args.name, TerminalEvents(quiet=args.json), _cancel)
     if not args.json and session.status == SessionStatus.SUCCESS:
         st = session.stats
-        print(f"removed {st.get('packs_deleted', 0)} pack(s), repacked {st.get('packs_repacked', 0)}, "
+        print(f"removed {plural(st.get('packs_deleted', 0), 'pack')}, repacked {st.get('packs_repacked', 0)}, "
               f"freed {human_size(st.get('bytes_freed', 0))}")
     return _session_done(args, session, f"GC of {args.name}")
 
@@ -161,7 +162,8 @@ def job_add_backup(args: argparse.Namespace) -> int:
     if args.json:
         print_json(doc)
     else:
-        print(f"backup job {job.name}: {len(sources)} source(s) → {job.repository}; retention {policy.describe()}"
+        print(f"backup job {job.name}: {plural(len(sources), 'source')} → {job.repository}; "
+              f"retention {policy.describe()}"
               + (f"; copied by {', '.join(doc['linked'])}" if doc["linked"] else ""))
     return 0
 
@@ -314,7 +316,8 @@ def job_health_check(args: argparse.Namespace) -> int:
         session = jobs.run_health_check(cat, args.name, paths.data_dir(args.data_dir), events, _cancel, args.scope)
         events.done()
         session = cat.get_session(session.id)
-    return _session_done(args, session, f"health check of {args.name} ({session.stats.get('points', 0)} point(s))")
+    checked = plural(session.stats.get("points", 0), "point")
+    return _session_done(args, session, f"health check of {args.name} ({checked})")
 
 
 def _set_enabled(args: argparse.Namespace, enabled: bool) -> int:
@@ -334,7 +337,7 @@ def job_delete(args: argparse.Namespace) -> int:
         job = cat.get_job(args.name)
         owned = [b for b in cat.list_backups() if b.job == job.name]
         if args.delete_backups and owned and not _confirm(
-                args, f"delete job {job.name} and {len(owned)} backup(s) from disk: "
+                args, f"delete job {job.name} and {plural(len(owned), 'backup')} from disk: "
                       + "; ".join(describe_backup(cat, b) for b in owned)):
             return 1
         cat.delete_job(args.name)
@@ -348,7 +351,7 @@ def job_delete(args: argparse.Namespace) -> int:
         print_json({"name": args.name, "deleted": True, "backups_deleted": len(owned) - failed
                     if args.delete_backups else 0})
     elif args.delete_backups:
-        print(f"job {args.name} deleted with {len(owned) - failed} of {len(owned)} backup(s)")
+        print(f"job {args.name} deleted with {len(owned) - failed} of {plural(len(owned), 'backup')}")
     else:
         print(f"job {args.name} deleted; its backups stay (listed as orphaned in `backups list`)")
     return 1 if failed else 0
@@ -380,8 +383,8 @@ def backups_delete(args: argparse.Namespace) -> int:
             return 1
         session = delete_backup(cat, backup.id, from_disk=args.from_disk, keep_gfs=args.keep_gfs, cancel=_cancel)
     st = session.stats
-    return _session_done(args, session, f"backup {backup.id}: {st.get('points_removed', 0)} point(s) removed"
-                         + (f", {st['points_kept']} GFS point(s) kept" if st.get("points_kept") else "")
+    return _session_done(args, session, f"backup {backup.id}: {plural(st.get('points_removed', 0), 'point')} removed"
+                         + (f", {plural(st['points_kept'], 'GFS point')} kept" if st.get("points_kept") else "")
                          + (f", {human_size(st['bytes_freed'])} freed" if st.get("bytes_freed") else ""))
 
 
@@ -397,12 +400,12 @@ def points_remove_missing(args: argparse.Namespace) -> int:
             return 0
         how = "remove from disk (whatever is left of them)" if args.from_disk else "forget (catalog only)"
         listed = ", ".join(f"{p.id} ({local_time(p.created)})" for p in missing[:10])
-        if not _confirm(args, f"{how} {len(missing)} missing restore point(s) of backup {backup.id}: {listed}"
+        if not _confirm(args, f"{how} {plural(len(missing), 'missing restore point')} of backup {backup.id}: {listed}"
                               + (" …" if len(missing) > 10 else "")):
             return 1
         session = remove_missing_points(cat, backup.id, from_disk=args.from_disk, cancel=_cancel)
-    return _session_done(args, session, f"backup {backup.id}: {session.stats.get('points_removed', 0)} missing "
-                                        "point(s) removed")
+    return _session_done(args, session, f"backup {backup.id}: "
+                                        f"{plural(session.stats.get('points_removed', 0), 'missing point')} removed")
 
 
 # -- backups, points, browse, restore -------------------------------------------------------------------------------
@@ -469,9 +472,9 @@ def restore(args: argparse.Namespace) -> int:
     if args.json:
         print_json(_session_json(session, with_log=False))
     elif stats is not None:
-        print(f"restored {stats.files} file(s), {stats.dirs} folder(s), {stats.links} link(s), "
+        print(f"restored {plural(stats.files, 'file')}, {plural(stats.dirs, 'folder')}, {plural(stats.links, 'link')}, "
               f"{human_size(stats.bytes)} to {args.to} in {human_duration(stats.duration)}"
-              + (f"; {stats.skipped} existing item(s) kept" if stats.skipped else ""))
+              + (f"; {plural(stats.skipped, 'existing item')} kept" if stats.skipped else ""))
     else:
         print(f"restore: {session.status.value} — {session.error}")
     return _exit_for(session)

@@ -35,3 +35,9 @@ def human_duration(seconds: float | None, empty: str = DASH) -> str:
         return f"{s // 3600} h {s % 3600 // 60:02d} min"
     return f"{s // 86400} d {s % 86400 // 3600} h"
 
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """A count with its noun in agreement: "1 backup", "0 backups", "1,200 restore points".
+
+    `word` is the singular; `many` is the plural when adding "s" is wrong ("repositories")."""
+    return f"{n:,} {word if n == 1 else many or word + 's'}"

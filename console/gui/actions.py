@@ -18,6 +18,7 @@ from console.core.catalog import Catalog
 from console.core.errors import ConsoleError
 from console.core.model import Job, JobKind, PointState
 from console.core.operations.repositories import remove_repository
+from console.core.units import plural
 from console.gui.catalog_access import with_catalog
 from console.gui.dialogs import PropertiesDialog, confirm, show_error, show_info
 from console.gui.formatting import human_size, local_time
@@ -411,7 +412,8 @@ class Actions(QObject):
         if row.linked:
             items.append(f"Its links to {', '.join(row.linked)}")
         note = ("Its backups stay in their repositories and are listed under Backups > Orphaned "
-                f"({len(backups)} backup(s), {sum(b.points for b in backups)} restore point(s)); delete them "
+                f"({plural(len(backups), 'backup')}, {plural(sum(b.points for b in backups), 'restore point')}); "
+                "delete them "
                 "there when you no longer need them.")
         yes, _ = confirm(self.w, "Delete job", f"Delete the job {job.name}?", items, note, yes_text="Delete Job")
         if not yes:
@@ -525,7 +527,7 @@ class Actions(QObject):
         yes, _ = confirm(
             self.w, "Remove backup from configuration",
             f"Remove the backup of {b.backup.job} in {b.backup.repository} from the configuration?",
-            [f"Backup {b.id} with {b.points} restore point(s) (catalog entries only)"],
+            [f"Backup {b.id} with {plural(b.points, 'restore point')} (catalog entries only)"],
             note="The files stay in the repository; a rescan of the repository imports them again.",
             yes_text="Remove from Configuration", destructive=False)
         if not yes:
@@ -545,7 +547,7 @@ class Actions(QObject):
         note = ("They are removed from the console and whatever is left of them in the repository is deleted."
                 if from_disk else "They are removed from the console only; the repository is not touched.")
         yes, _ = confirm(self.w, "Remove missing restore points",
-                         f"{what} the {b.missing} missing restore point(s) of {b.backup.job}?",
+                         f"{what} the {plural(b.missing, 'missing restore point')} of {b.backup.job}?",
                          self._point_lines(b, only_missing=True), note=note,
                          yes_text=f"{what}")
         if not yes:
@@ -597,8 +599,9 @@ class Actions(QObject):
             show_error(self.w, f"Rescan of {run.job}", run.error or "the rescan failed")
         elif res is not None:
             self.w.statusBar().showMessage(
-                f"Rescan of {run.job}: {res.backups_imported} backup(s) and {res.points_imported} restore point(s) "
-                f"imported, {res.points_missing} missing, {res.points_back} back", 12000)
+                f"Rescan of {run.job}: {plural(res.backups_imported, 'backup')} and "
+                f"{plural(res.points_imported, 'restore point')} imported, {res.points_missing} missing, "
+                f"{res.points_back} back", 12000)
 
     def do_check_repository(self) -> None:
         self._check(False)
@@ -620,11 +623,13 @@ class Actions(QObject):
         if r is None:
             raise ConsoleError("select a repository first")
         if r.jobs:
-            raise ConsoleError(f"repository {r.name} is used by job(s) {', '.join(r.jobs)}: delete those jobs or "
-                               "point them at another repository first")
+            which, them = ("job", "that job or point it") if len(r.jobs) == 1 else ("jobs", "those jobs or point them")
+            raise ConsoleError(f"repository {r.name} is used by {which} {', '.join(r.jobs)}: delete {them} at "
+                               "another repository first")
         items = [f"Repository {r.name} ({r.repo.location})"]
         if r.backups:
-            items.append(f"{r.backups} backup(s) with {r.points} restore point(s) (catalog entries only)")
+            items.append(f"{plural(r.backups, 'backup')} with {plural(r.points, 'restore point')} "
+                         "(catalog entries only)")
         yes, _ = confirm(self.w, "Remove repository", f"Remove the repository {r.name} from the configuration?",
                          items, note="Its files stay where they are; add it again and rescan to use them.",
                          yes_text="Remove Repository")

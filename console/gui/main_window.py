@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from console.core import paths
 from console.core.catalog import Catalog
 from console.core.model import JobKind, Session
+from console.core.units import plural
 from console.gui.actions import Actions, Selection
 from console.gui.browser import BackupsPage
 from console.gui.catalog_access import with_catalog
@@ -597,7 +598,7 @@ class MainWindow(QMainWindow):
             return
         active = self.runner.active()
         if active:
-            yes, _ = confirm(self, "Runs in progress", f"Stop {len(active)} run(s) and close the console?",
+            yes, _ = confirm(self, "Runs in progress", f"Stop {plural(len(active), 'run')} and close the console?",
                              [run.title for run in active],
                              note="A stopped job keeps what it finished; its next run continues from there.",
                              yes_text="Stop and Close")

@@ -248,7 +248,7 @@ def test_repository_menu_off_site_and_remove(window, qtbot, tmp_path: Path, data
     answer_dialog(refused)                                      # a repository in use cannot go
     w.commands.remove_repo.trigger()
     qtbot.waitUntil(lambda: bool(errors), timeout=10_000)
-    assert "used by job(s) docs-offsite" in errors[0]
+    assert "used by job docs-offsite: delete that job" in errors[0]
 
     with Catalog.open(data_dir) as cat:
         cat.delete_job("docs-offsite")

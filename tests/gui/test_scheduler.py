@@ -57,7 +57,7 @@ def test_closing_with_a_run_asks_first_and_stops_it(qtbot, tmp_path: Path, data_
     answer_dialog(answer(no=True))
     w.close()
     assert w.isVisible() and run.running                     # No: nothing happens
-    assert questions == ["Stop 1 run(s) and close the console?"]
+    assert questions == ["Stop 1 run and close the console?"]
     answer_dialog(answer(no=False))
     w.close()
     qtbot.waitUntil(lambda: not w.isVisible(), timeout=60_000)

@@ -46,6 +46,7 @@ from ..model import (
     SessionStatus,
 )
 from ..paths import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, catalog_path
+from ..units import plural
 from . import migrations
 
 log = logging.getLogger(__name__)
@@ -127,7 +128,8 @@ def _normalize_gfs(flags: Iterable[str]) -> list[str]:
     wanted = {str(flag).strip().upper() for flag in flags}
     unknown = wanted - set(GFS_FLAGS)
     if unknown:
-        raise UsageError(f"unknown GFS flag(s) {', '.join(sorted(unknown))}: use W, M or Y")
+        flags_word = "flag" if len(unknown) == 1 else "flags"
+        raise UsageError(f"unknown GFS {flags_word} {', '.join(sorted(unknown))}: use W, M or Y")
     return [flag for flag in GFS_FLAGS if flag in wanted]
 
 
@@ -395,9 +397,11 @@ class Catalog:
             jobs = [r["name"] for r in self._rows("SELECT name FROM jobs WHERE repository_id = ? ORDER BY name",
                                                    [repo_id])]
             if jobs:
+                which = "job" if len(jobs) == 1 else "jobs"
+                them = "that job or point it" if len(jobs) == 1 else "those jobs or point them"
                 raise UsageError(
-                    f"repository '{name}' is the target of job(s) {', '.join(repr(j) for j in jobs)}: delete those "
-                    f"jobs or point them at another repository first"
+                    f"repository '{name}' is the target of {which} {', '.join(repr(j) for j in jobs)}: delete {them} "
+                    f"at another repository first"
                 )
             self._exec("DELETE FROM repositories WHERE id = ?", [repo_id])     # backups and points cascade
         log.info("removed repository %s from the catalog", name)
@@ -844,7 +848,7 @@ class Catalog:
             count = self._exec(f"DELETE FROM sessions WHERE started < ? AND status IN ({marks})",
                                [cutoff, *_FINISHED_STATUSES]).rowcount
         if count:
-            log.info("pruned %d session(s) older than %d day(s)", count, keep_days)
+            log.info("pruned %s older than %s", plural(count, "session"), plural(keep_days, "day"))
         return count
 
     def mark_interrupted_sessions(self) -> int:

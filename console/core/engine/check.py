@@ -16,6 +16,7 @@ from console.core.errors import ConsoleError, CorruptDataError
 from console.core.repository.manifest import PointDoc
 from console.core.repository.packfile import TREE, BlobLocation, decode_index, pack_id_from_name, pack_name
 from console.core.repository.repo import MAX_BLOCK, MAX_TREE, Repository
+from console.core.units import plural
 
 log = logging.getLogger(__name__)
 
@@ -138,9 +139,9 @@ def check_repository(repo: Repository, read_data: bool = False, subset: float = 
             missing = [b for b in blobs if b not in index]
             bad = [b for b in blobs if b in res.bad_blobs]
             if missing:
-                reason = f"{len(missing)} block(s) are not in the repository"
+                reason = f"{plural(len(missing), 'block')} {'is' if len(missing) == 1 else 'are'} not in the repository"
             elif bad:
-                reason = f"{len(bad)} block(s) are damaged"
+                reason = f"{plural(len(bad), 'block')} {'is' if len(bad) == 1 else 'are'} damaged"
         if reason:
             res.corrupted[doc.id] = reason
             res.errors.append(f"restore point {doc.id} ({doc.object}, {doc.created}) is corrupted: {reason}")

@@ -18,6 +18,7 @@ from console.core.engine.references import mark_point
 from console.core.errors import ConsoleError, RepositoryError
 from console.core.repository.packfile import BlobLocation, decode_index, pack_name
 from console.core.repository.repo import PackWriter, Repository
+from console.core.units import plural
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,9 @@ def collect_garbage(repo: Repository, events: Events | None = None, cancel: Canc
 
     unindexed = used - chosen.keys()
     if unindexed:   # something referenced is not where the index says: deleting anything could lose it
-        raise RepositoryError(f"garbage collection skipped: {len(unindexed)} referenced block(s) are not in the "
-                              "index, so nothing is deleted (run `repo check`)")
+        are = "is" if len(unindexed) == 1 else "are"
+        raise RepositoryError(f"garbage collection skipped: {plural(len(unindexed), 'referenced block')} {are} not "
+                              "in the index, so nothing is deleted (run `repo check`)")
     keep: dict[bytes, list[tuple[bytes, BlobLocation]]] = {}
     drop: list[bytes] = []
     repack: list[tuple[bytes, BlobLocation]] = []
@@ -122,7 +124,7 @@ def collect_garbage(repo: Repository, events: Events | None = None, cancel: Canc
     stats.blobs_kept = len(repo.index)
     _tidy(repo)
     stats.duration = time.monotonic() - t0
-    events.log("info", f"GC removed {stats.packs_deleted} pack(s) ({stats.packs_repacked} repacked), "
+    events.log("info", f"GC removed {plural(stats.packs_deleted, 'pack')} ({stats.packs_repacked} repacked), "
                        f"freed {stats.bytes_freed} bytes")
     return stats
 

@@ -15,6 +15,7 @@ from console.core.engine.events import Events
 from console.core.errors import ConsoleError, CorruptDataError
 from console.core.repository.packfile import TREE, BlobLocation, decode_index, pack_name
 from console.core.repository.repo import MAX_BLOCK, MAX_TREE, PackWriter, Repository
+from console.core.units import plural
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def drop_locations(repo: Repository, damaged: dict[bytes, BlobLocation | None], 
                 repo.storage.delete(name)
     repo.load_index()
     if events is not None and dropped:
-        events.log("info", f"repair: {dropped} damaged block location(s) removed from the index")
+        events.log("info", f"repair: {plural(dropped, 'damaged block location')} removed from the index")
     return dropped
 
 
@@ -83,6 +84,7 @@ def evacuate_packs(repo: Repository, packs: set[bytes], events: Events | None = 
         repo.storage.delete(pack_name(pid))
     if events is not None:
         events.log("info" if not lost else "warning",
-                   f"repair: {len(packs)} damaged pack(s) removed; {moved} intact block(s) moved"
-                   + (f", {lost} damaged block(s) that no source had are gone" if lost else ""))
+                   f"repair: {plural(len(packs), 'damaged pack')} removed; {plural(moved, 'intact block')} moved"
+                   + (f", {plural(lost, 'damaged block')} that no source had {'is' if lost == 1 else 'are'} gone"
+                      if lost else ""))
     return moved, lost

@@ -22,6 +22,7 @@ from console.core.operations.sessions import JobLock, SessionRecorder, run_sessi
 from console.core.repository.locks import EXCLUSIVE, WRITE
 from console.core.repository.manifest import BackupDoc, PointDoc
 from console.core.repository.repo import PackWriter, Repository
+from console.core.units import plural
 
 log = logging.getLogger(__name__)
 WRITE_LOCK_WAIT = 3600.0     # sessions on one repository queue up rather than fail
@@ -150,5 +151,6 @@ def _backup_sources(catalog: Catalog, repo: Repository, backup: Backup, sources:
         compression_ratio=round(new_raw / stored, 2) if stored else None,
         bottleneck=BusyClock.bottleneck(shares), busy=shares, points=[p.id for p in points])
     if failed:   # the points made are kept; retention waits for a run where every source worked
-        raise ConsoleError(f"{len(failed)} of {len(sources)} source(s) could not be backed up: {', '.join(failed)}")
+        raise ConsoleError(f"{len(failed)} of {plural(len(sources), 'source')} could not be backed up: "
+                           f"{', '.join(failed)}")
     return points

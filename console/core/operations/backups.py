@@ -13,6 +13,7 @@ from console.core.operations.repositories import open_repository
 from console.core.operations.retention import retention_doc_name
 from console.core.operations.sessions import SessionRecorder, run_session
 from console.core.repository.locks import EXCLUSIVE
+from console.core.units import plural
 
 log = logging.getLogger(__name__)
 LOCK_WAIT = 600.0
@@ -21,8 +22,8 @@ LOCK_WAIT = 600.0
 def describe_backup(catalog: Catalog, backup: Backup) -> str:
     points = catalog.list_points(backup=backup.id)
     gfs = sum(1 for p in points if p.gfs)
-    return (f"backup {backup.id} of job '{backup.job}' in repository '{backup.repository}': {len(points)} restore "
-            f"point(s){f', {gfs} with GFS flags' if gfs else ''}")
+    return (f"backup {backup.id} of job '{backup.job}' in repository '{backup.repository}': "
+            f"{plural(len(points), 'restore point')}{f', {gfs} with GFS flags' if gfs else ''}")
 
 
 def delete_backup(catalog: Catalog, backup_id: str, *, from_disk: bool, keep_gfs: bool = False,
@@ -37,8 +38,8 @@ def delete_backup(catalog: Catalog, backup_id: str, *, from_disk: bool, keep_gfs
         points = catalog.list_points(backup=backup.id)
         if not from_disk:
             catalog.delete_backup(backup.id)
-            rec.log("info", f"removed backup {backup.id} ({len(points)} restore point(s)) from the configuration; "
-                            f"its files stay in {backup.repository} (repo rescan imports them again)")
+            rec.log("info", f"removed backup {backup.id} ({plural(len(points), 'restore point')}) from the "
+                            f"configuration; its files stay in {backup.repository} (repo rescan imports them again)")
             rec.stats.update(points_removed=len(points), points_kept=0, from_disk=False)
             return
         try:
@@ -71,8 +72,8 @@ def delete_backup(catalog: Catalog, backup_id: str, *, from_disk: bool, keep_gfs
                 repo.storage.delete(f"backups/{backup.id}/backup.json")
                 catalog.delete_backup(backup.id)
             stats = collect_garbage(repo, rec, cancel)
-        rec.log("info", f"deleted {removed} restore point(s) of backup {backup.id} from {backup.repository}"
-                        + (f"; kept {len(kept)} GFS point(s)" if kept else "")
+        rec.log("info", f"deleted {plural(removed, 'restore point')} of backup {backup.id} from {backup.repository}"
+                        + (f"; kept {plural(len(kept), 'GFS point')}" if kept else "")
                         + f"; {stats.bytes_freed} bytes freed")
         rec.stats.update(points_removed=removed, points_kept=len(kept), bytes_freed=stats.bytes_freed,
                          from_disk=True)

@@ -24,6 +24,7 @@ from console.core.operations.sessions import JobLock, SessionRecorder, run_sessi
 from console.core.repository.locks import EXCLUSIVE, READ, WRITE
 from console.core.repository.packfile import pack_name
 from console.core.repository.repo import Repository
+from console.core.units import plural
 
 log = logging.getLogger(__name__)
 WINDOW_STOP = "stopped by copy window"
@@ -202,7 +203,7 @@ def _copy_body(catalog: Catalog, job: Job, rec: SessionRecorder, cancel: CancelT
     rec.stats.update(rate=round(totals["processed"] / elapsed) if elapsed else 0, busy=shares,
                      bottleneck=max(shares, key=lambda k: shares[k]) if shares else "", points=copied)
     if failed:
-        raise ConsoleError(f"{len(failed)} source backup(s) could not be copied: {'; '.join(failed)}")
+        raise ConsoleError(f"{plural(len(failed), 'source backup')} could not be copied: {'; '.join(failed)}")
     return copied
 
 
@@ -236,7 +237,7 @@ def _copy_backup(catalog: Catalog, job: Job, plan: CopyPlan, dst: Repository, re
                     catalog.upsert_point(point)
                     copied.append(point.id)
                     rec.object_status(sp.object, SessionStatus.SUCCESS.value,
-                                      f"{len(copied)} point(s) copied")
+                                      f"{plural(len(copied), 'point')} copied")
                     rec.log("info", f"copied restore point {sp.id} ({sp.type.value}, {sp.created:%Y-%m-%d %H:%M}) "
                                     f"as {copy.id}: {copy.stored_size} bytes sent", sp.object)
                 stats = copier.finish()
@@ -270,7 +271,8 @@ def _repair(catalog: Catalog, copier: Copier, dst: Repository, tb: Backup, job: 
         copy = copier.write_manifest(doc, tb.id, job.name)      # the manifest itself may have been the damage
         catalog.upsert_point(point_from_doc(copy, dst.point_name(copy)))
         catalog.set_point_state(copy.id, PointState.OK)
-        rec.log("info", f"repaired the copy of restore point {sp.id}: {len(bad)} block(s) sent again", sp.object)
+        rec.log("info", f"repaired the copy of restore point {sp.id}: {plural(len(bad), 'block')} sent again",
+                sp.object)
     # a pack rebuilt byte for byte has the same id and name: it was replaced by the good copy, keep it
     damaged = {b: loc for b, loc in damaged.items() if loc is None or loc.pack not in copier.written_packs}
     if damaged:
@@ -283,7 +285,8 @@ def _evacuate(dst: Repository, packs: set[bytes], rec: SessionRecorder) -> None:
     try:
         lock = dst.lock(EXCLUSIVE, "removing damaged packs")
     except LockedError:
-        rec.log("info", f"{len(packs)} damaged pack(s) stay until the next repair (repository busy)")
+        stay = "stays" if len(packs) == 1 else "stay"
+        rec.log("info", f"{plural(len(packs), 'damaged pack')} {stay} until the next repair (repository busy)")
         return
     with lock:
         dst.load_index()

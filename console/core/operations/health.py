@@ -21,6 +21,7 @@ from console.core.operations.repositories import open_repository
 from console.core.operations.sessions import JobLock, SessionRecorder, run_session
 from console.core.repository.locks import READ
 from console.core.repository.repo import Repository
+from console.core.units import plural
 
 log = logging.getLogger(__name__)
 SCOPES = ("newest", "all", "sample")
@@ -44,7 +45,7 @@ def verify_point(repo: Repository, point: RestorePoint, cancel: CancelToken) -> 
         except ConsoleError as e:
             bad += 1
             first = first or str(e)
-    return f"{bad} block(s) damaged ({first})" if bad else None
+    return f"{plural(bad, 'block')} damaged ({first})" if bad else None
 
 
 def run_health_check(catalog: Catalog, job_name: str, data_dir: Path, events: Events | None = None,
@@ -91,9 +92,11 @@ def run_health_check(catalog: Catalog, job_name: str, data_dir: Path, events: Ev
                 catalog.set_point_state(p.id, PointState.OK)
         rec.stats.update(points=len(points), corrupted=sorted(corrupted), scope=scope)
         if corrupted:
-            raise RepositoryError(f"health check of {job.name}: {len(corrupted)} of {len(points)} checked restore "
-                                  "point(s) are corrupted; the next copy session repairs them")
-        rec.log("info", f"health check of {job.name}: {len(points)} restore point(s) verified, all intact")
+            are = "is" if len(corrupted) == 1 else "are"
+            raise RepositoryError(f"health check of {job.name}: {len(corrupted)} of "
+                                  f"{plural(len(points), 'checked restore point')} {are} corrupted; the next copy "
+                                  "session repairs them")
+        rec.log("info", f"health check of {job.name}: {plural(len(points), 'restore point')} verified, all intact")
 
     with JobLock(paths.locks_dir(data_dir), job.name):
         session, _ = run_session(catalog, job.name, "health-check", body, events, cancel)

@@ -26,6 +26,7 @@ from console.core.errors import ConsoleError, LockedError, UsageError
 from console.core.model import Job, JobKind, RestorePoint, Session, SessionStatus
 from console.core.scheduling.planner import RETRY_BACKOFF, Action, JobState, PlannerState, next_runs, plan
 from console.core.scheduling.specs import CopyWindow, parse_window
+from console.core.units import plural
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +128,8 @@ class Service:
         # For tick_once in the creating thread; run_forever and its worker open their own (one per thread).
         self.catalog = Catalog.open(self.data_dir)
         interrupted = self.catalog.mark_interrupted_sessions()
-        log.info("service started (data dir %s, tick %.0f s, %d interrupted session(s) marked failed)",
-                 self.data_dir, tick, interrupted)
+        log.info("service started (data dir %s, tick %.0f s, %s marked failed)",
+                 self.data_dir, tick, plural(interrupted, "interrupted session"))
 
     def close(self) -> None:
         self.catalog.close()

@@ -43,6 +43,7 @@ from console.core.repository.packfile import (
 )
 from console.core.repository.tree import Node, decode_tree, encode_tree
 from console.core.storage.base import Storage
+from console.core.units import plural
 
 if TYPE_CHECKING:
     from console.core.engine.pipeline import BusyClock
@@ -277,7 +278,7 @@ class Repository:
         if found:
             written = self.write_index(found)
             self.add_to_index([e for entries in found.values() for e in entries])
-            log.info("re-indexed %d pack(s) left by an interrupted session or a damaged index", len(found))
+            log.info("re-indexed %s left by an interrupted session or a damaged index", plural(len(found), "pack"))
         if self.damaged_index and not unreadable:
             # every pack is described by a readable index now: the damaged files carry nothing more (a plain
             # re-index can rebuild the very same file, under the very same name: that one stays)

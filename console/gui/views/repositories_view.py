@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from html import escape
 
+from console.core.units import plural
 from console.gui.formatting import human_size
 from console.gui.models.repositories import KIND_LABELS, repositories_model
 from console.gui.snapshot import RepositoryRow
@@ -16,10 +17,11 @@ def describe_repository(r: RepositoryRow) -> str:
     repo = r.repo
     lines = [f"<b>{escape(r.name)}</b>: {KIND_LABELS.get(repo.kind, repo.kind)} at {escape(repo.location)}"
              + (" (encrypted, password in the keyring)" if repo.encrypted else " (not encrypted)"),
-             f"{r.backups} backup(s), {r.points} restore point(s), {human_size(r.stored)} stored. "
+             f"{plural(r.backups, 'backup')}, {plural(r.points, 'restore point')}, {human_size(r.stored)} stored. "
              f"Media: {escape(r.media)}; {'off-site' if r.offsite else 'on-site'}."]
     if r.missing:
-        lines.append(f"<span style='color:#C62828'>{r.missing} restore point(s) are missing: rescan the "
+        are = "is" if r.missing == 1 else "are"
+        lines.append(f"<span style='color:#C62828'>{plural(r.missing, 'restore point')} {are} missing: rescan the "
                      f"repository, then remove the missing points from the backup's menu.</span>")
     return "<br>".join(lines)
 

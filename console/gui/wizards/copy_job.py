@@ -45,6 +45,7 @@ from console.core.scheduling.specs import (
     parse_health_check,
     parse_window,
 )
+from console.core.units import plural
 from console.gui.wizards import copy_job_sources, save_copy_job
 from console.gui.wizards.widgets import (
     ConsoleWizard,
@@ -237,7 +238,7 @@ class SourcesPage(ValidatedPage):
                 job = catalog.get_job(name)
             except UsageError:
                 return f"Job: {name}  (no longer exists)", ""
-            return f"Job: {name}  ({job.repository}, {len(job.sources)} folder(s))", "\n".join(job.sources)
+            return f"Job: {name}  ({job.repository}, {plural(len(job.sources), 'folder')})", "\n".join(job.sources)
         return (f"Repository: {name}  (every backup job writing to it)",
                 "Restore points of every backup job that targets this repository, present and future")
 
