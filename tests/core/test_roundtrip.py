@@ -118,7 +118,7 @@ def test_big_file_is_split_into_blocks(tmp_path: Path, source: Path) -> None:
     big = nodes["big.bin"]
     assert big.size == BIG and len(big.blobs) == 3
     assert [repo.index[b].raw_length for b in big.blobs] == [BLOCK, BLOCK, BIG - 2 * BLOCK]
-    assert nodes["empty"].blobs == [] and nodes["empty"].size == 0
+    assert list(nodes["empty"].blobs) == [] and nodes["empty"].size == 0
     assert nodes[os.fsdecode(NON_UTF8)].type == "file"
     assert nodes["dangling-link"].type == "symlink" and nodes["dangling-link"].target == "does/not/exist"
 

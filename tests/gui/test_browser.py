@@ -200,3 +200,39 @@ def test_the_destination_page_explains_bad_input(window, qtbot, tmp_path: Path, 
     assert wizard.currentPage() is wizard.files_page
     wizard.next()
     assert page.folder.text() == str(tmp_path / "new-folder")      # Back keeps what was typed
+
+
+def test_a_long_timeline_opens_its_newest_groups_and_folds_older_months(window, qtbot, tmp_path: Path,
+                                                                        data_dir: Path, monkeypatch) -> None:
+    """Thousands of restore points: the newest date groups open (the list shows at once), older months stay
+    folded until the admin opens them or selects one of their points."""
+    from datetime import UTC, datetime, timedelta
+
+    from console.core.catalog import Catalog
+    from console.core.model import PointType, RestorePoint
+    from console.gui import browser
+
+    monkeypatch.setattr(browser, "EXPANDED_POINTS", 10)
+    make_world(tmp_path, data_dir, runs=1, copy=False)
+    with Catalog.open(data_dir) as cat:
+        real = cat.list_points(job="docs")[0]
+        now = datetime.now(UTC)
+        for i in range(1, 200):                      # older points of the same backup, one a day
+            cat.upsert_point(RestorePoint(
+                id=f"{i:064x}", backup=real.backup, object=real.object, created=now - timedelta(days=i),
+                type=PointType.INCREMENT, data_size=real.data_size, stored_size=10, files=real.files,
+                manifest=real.manifest, root=real.root))
+        oldest = f"{199:064x}"
+    w = window()
+    w.show_page("backups", "all")
+    page = w.backups
+    assert page.select_backup(real.backup)
+    model, view = page.points, page.points_view
+    groups = [model.index(r, 0) for r in range(model.rowCount())]
+    assert len(groups) >= 8 and groups[0].data().startswith("Today")
+    open_rows = sum(model.rowCount(g) for g in groups if view.isExpanded(g))
+    assert view.isExpanded(groups[0]) and not view.isExpanded(groups[-1])
+    assert 0 < open_rows <= 10 + model.rowCount(groups[0])
+    assert sum(model.rowCount(g) for g in groups) == 201                # every point is in the list
+    assert page.select_point(oldest)                                     # its month opens
+    assert view.isExpanded(groups[-1]) and page.selected_point().point.id == oldest

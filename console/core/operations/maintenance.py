@@ -178,8 +178,20 @@ class _OpenRepositories:
         return repo
 
 
+    def close_all(self) -> None:
+        with self._lock:
+            repos, self._repos = list(self._repos.values()), {}
+        for repo, _at in repos:
+            repo.close()
+
+
 _open_repositories = _OpenRepositories()
 BROWSE_KEEP = 120.0
+
+
+def forget_open_repositories() -> None:
+    """Close the repositories kept open for browsing (their indexes and decoded trees go with them)."""
+    _open_repositories.close_all()
 
 
 def browse(catalog: Catalog, ref: str, path: str = "") -> tuple[RestorePoint, list[Node]]:

@@ -10,7 +10,8 @@ Both are parsed defensively: counts and sizes are checked against the bytes actu
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+
+import msgspec
 
 from console.core.errors import CorruptDataError
 
@@ -25,8 +26,9 @@ _INDEX_ENTRY = struct.Struct("<32sBIII")
 MAX_PACK_SIZE = 1 << 31
 
 
-@dataclass(frozen=True, slots=True)
-class BlobLocation:
+class BlobLocation(msgspec.Struct, frozen=True, gc=False):
+    """Where a blob is stored. Untracked by the garbage collector: an index holds one per blob (100,000s)."""
+
     pack: bytes        # pack id (BLAKE3 of the pack file)
     type: int          # DATA or TREE
     offset: int
@@ -94,10 +96,11 @@ def decode_index(data: bytes) -> list[tuple[bytes, BlobLocation]]:
         pos += _INDEX_PACK.size
         if pos + count * _INDEX_ENTRY.size > n:
             raise CorruptDataError("index file is truncated")
-        for _ in range(count):
-            bid, typ, off, length, raw = _INDEX_ENTRY.unpack_from(data, pos)
-            pos += _INDEX_ENTRY.size
-            if typ not in (DATA, TREE):
-                raise CorruptDataError("index file names an unknown blob type")
-            out.append((bid, BlobLocation(pack_id, typ, off, length, raw)))
+        end = pos + count * _INDEX_ENTRY.size
+        entries = [(bid, BlobLocation(pack_id, typ, off, length, raw))       # iter_unpack: one C loop per pack
+                   for bid, typ, off, length, raw in _INDEX_ENTRY.iter_unpack(memoryview(data)[pos:end])]
+        if any(loc.type not in (DATA, TREE) for _bid, loc in entries):
+            raise CorruptDataError("index file names an unknown blob type")
+        out += entries
+        pos = end
     return out

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import blake3
 
 from console.core.errors import CorruptDataError, PasswordRequiredError, RepositoryError
+from console.core.gc_pause import paused_gc
 from console.core.model import DEFAULT_BLOCK_SIZE
 from console.core.repository import codec
 from console.core.repository.crypto import AesGcmCipher, Cipher, KeyEnvelope, new_envelope, open_envelope
@@ -207,14 +208,16 @@ class Repository:
                 stored = self.storage.read(name)
                 if blake3.blake3(stored).hexdigest() != name.rsplit("/", 1)[-1]:
                     raise CorruptDataError("its content does not match its checksum")
-                entries = decode_index(self.open_doc(stored, b"index"))
+                with paused_gc():                   # 100,000s of locations: see gc_pause
+                    entries = decode_index(self.open_doc(stored, b"index"))
             except CorruptDataError as e:
                 log.warning("index file %s is damaged (%s); its packs are re-indexed by the next backup, copy or "
                             "GC", name, e)
                 damaged.append(name)
                 continue
-            for bid, loc in entries:
-                index.setdefault(bid, loc)
+            with paused_gc():
+                for bid, loc in entries:
+                    index.setdefault(bid, loc)
         with self._index_lock:
             self.index, self.index_files = index, [f for f in files if f not in damaged]
             self.damaged_index = damaged

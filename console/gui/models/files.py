@@ -1,24 +1,28 @@
 """The file tree of one restore point, loaded folder by folder as the admin opens it (canFetchMore/fetchMore).
 
 Each folder is listed with `maintenance.browse` in a worker thread (`loading_changed` reports the folders in
-flight, so the view can say "Loading…"). Optionally checkable (restore wizard): checking a folder checks everything
-below it, loaded or not, and `selection()` returns the fewest paths that cover what is checked.
-"""
+flight, so the view can say "Loading…"). A listed folder keeps its whole listing but shows it to Qt in batches:
+`batch` rows at first, the next batch whenever the view calls fetchMore again (QTreeView does when it is scrolled
+to the end). Laying out 100,000 rows at once would stall the GUI thread for most of a second; rows are made a
+batch at a time too. `show_all` shows every listed entry (a filter must search them all). Optionally checkable
+(restore wizard): checking a folder checks everything below it — listed or not, shown or not — and `selection()`
+returns the fewest paths that cover what is checked."""
 
 from __future__ import annotations
 
-import gc
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 
 from console.core.catalog import Catalog
+from console.core.gc_pause import paused_gc
 from console.core.operations import maintenance
-from console.core.repository.tree import DIR, SYMLINK
+from console.core.repository.tree import DIR, SYMLINK, Node
 from console.gui.catalog_access import with_catalog
 from console.gui.formatting import human_size
 from console.gui.resources import resource_icon
@@ -34,6 +38,9 @@ _CHECKABLE = _PLAIN | Qt.ItemFlag.ItemIsUserCheckable
 _CHECKABLE_LEAF = _CHECKABLE | Qt.ItemFlag.ItemNeverHasChildren
 PATH_ROLE = Qt.ItemDataRole.UserRole + 10
 TYPE_ROLE = Qt.ItemDataRole.UserRole + 11
+BATCH = 2_000                      # rows a listed folder shows at first, and per fetchMore after that
+PREFETCH_KEEP = 2                  # top folders listed ahead of time that are kept (the newest points)
+_NO_CHILDREN: tuple[()] = ()       # files and links: one shared empty sequence, not 100,000 empty lists
 
 
 @dataclass(eq=False, slots=True)
@@ -46,9 +53,11 @@ class Entry:
     target: str | None = None
     parent: Entry | None = None
     row: int = 0
-    children: list[Entry] | None = None      # None: a folder not listed yet
+    children: list[Entry] | tuple[()] | None = None   # the rows Qt knows (a prefix of `listing`); None: not listed
     loading: bool = False
     check: Qt.CheckState = Qt.CheckState.Unchecked
+    listing: Sequence[Node] = ()   # every entry of a listed folder, in the order shown
+    rest_check: Qt.CheckState = Qt.CheckState.Unchecked     # the check state of the entries not shown yet
 
     @property
     def path(self) -> str:
@@ -63,39 +72,80 @@ class Entry:
     def is_dir(self) -> bool:
         return self.type == DIR
 
+    @property
+    def hidden(self) -> int:
+        """Listed entries not shown yet."""
+        return len(self.listing) - len(self.children or ())
 
-def list_folder(catalog: Catalog, point_id: str, parent: Entry) -> list[Entry]:
-    """Worker side: one folder of a restore point as entries, folders first, then by name. Building the
-    entries here keeps a folder of 100,000 files from stalling the GUI thread."""
-    # A big folder allocates hundreds of thousands of objects at once; the cyclic GC would walk the whole heap
-    # several times meanwhile, holding the GIL for a second or more — the GUI thread would freeze. None of
-    # these objects form garbage cycles, so collection waits until the folder is built.
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        _point, nodes = maintenance.browse(catalog, point_id, parent.path)
-        nodes = sorted(nodes, key=lambda n: (n.type != DIR, n.name.casefold(), n.name))
-        inherited = parent.check if parent.check != Qt.CheckState.PartiallyChecked else Qt.CheckState.Unchecked
-        return [Entry(n.name, n.type, n.size, n.mtime, n.mode, n.target, parent, i, None if n.type == DIR else [],
-                      False, inherited) for i, n in enumerate(nodes)]
-    finally:
-        if paused:
-            gc.enable()
+
+def list_folder(catalog: Catalog, point_id: str, path: str) -> list[Node]:
+    """Worker side: one folder of a restore point, folders first, then by name. Rows are made from it a batch at
+    a time on the GUI thread, so a folder of 100,000 files costs the worker only its listing and one sort."""
+    with paused_gc():           # the tree decode and the sort make 100,000s of objects at once: see gc_pause
+        _point, nodes = maintenance.browse(catalog, point_id, path)
+        # Trees are stored sorted by name and sorts are stable: sorting folders and the rest apart by the
+        # casefolded name alone gives the (folders first, casefolded name, name) order at half the cost
+        folders = [n for n in nodes if n.type == DIR]
+        others = [n for n in nodes if n.type != DIR] if folders else list(nodes)   # never sort the cached list
+        folders.sort(key=_casefolded_name)
+        others.sort(key=_casefolded_name)
+        return folders + others if folders else others
+
+
+def _casefolded_name(node: Node) -> str:
+    return node.name.casefold()
+
+
+class _Listing:
+    """A folder listing made ahead of time: its result, or the callbacks waiting for it."""
+
+    def __init__(self) -> None:
+        self.result: list[Node] | None = None
+        self.error: BaseException | None = None
+        self._waiting: list[tuple[Callable[[list[Node]], None], Callable[[BaseException], None]]] = []
+
+    def then(self, on_done: Callable[[list[Node]], None], on_error: Callable[[BaseException], None]) -> None:
+        if self.result is not None:
+            result = self.result
+            QTimer.singleShot(0, lambda: on_done(result))       # as a listing from a worker arrives: later
+        elif self.error is not None:
+            error = self.error
+            QTimer.singleShot(0, lambda: on_error(error))
+        else:
+            self._waiting.append((on_done, on_error))
+
+    def done(self, result: list[Node]) -> None:
+        self.result = result
+        for on_done, _on_error in self._waiting:
+            on_done(result)
+        self._waiting.clear()
+
+    def failed(self, error: BaseException) -> None:
+        self.error = error
+        for _on_done, on_error in self._waiting:
+            on_error(error)
+        self._waiting.clear()
 
 
 class FileTreeModel(QAbstractItemModel):
     loading_changed = Signal(int)          # folders being listed right now
     load_failed = Signal(str)              # one readable message
-    folder_loaded = Signal(str, int)       # path, entries
+    folder_loaded = Signal(str, int)       # path, entries (all of them, shown or not yet)
+    exposed_changed = Signal()             # a listed folder shows more rows, or another point is shown
 
-    def __init__(self, data_dir: Path, checkable: bool = False, parent: Any = None) -> None:
+    def __init__(self, data_dir: Path, checkable: bool = False, parent: Any = None, batch: int = BATCH) -> None:
         super().__init__(parent)
         self.data_dir = data_dir
         self.checkable = checkable
+        self.batch = max(1, batch)
         self.point_id: str | None = None
         self.root = Entry("", DIR, children=[])
         self._generation = 0
         self._pending = 0
+        self._show_all = False
+        self._partial: dict[Entry, None] = {}  # listed folders with entries not shown yet, in listing order
+        self._inserting = False                # between beginInsertRows and endInsertRows (and their signals)
+        self._prefetched: dict[str, _Listing] = {}     # point id -> its top folder, listed ahead of time
 
     # -- content ------------------------------------------------------------------------------------------
     def set_point(self, point_id: str | None) -> None:
@@ -105,9 +155,77 @@ class FileTreeModel(QAbstractItemModel):
         self.point_id = point_id
         self.root = Entry("", DIR, children=None if point_id else [],
                           check=Qt.CheckState.Checked if self.checkable else Qt.CheckState.Unchecked)
+        self._partial.clear()
         self.endResetModel()
+        self.exposed_changed.emit()
         if point_id:
             self._load(self.root)
+
+    def prefetch(self, point_id: str) -> None:
+        """List a point's top folder in the background before it is shown. The browser asks for the newest point
+        when a backup is selected: opening the repository and decoding a folder of 100,000 entries takes most of
+        a second, which passes while the admin looks at the list of restore points."""
+        if point_id in self._prefetched:
+            return
+        listing = self._prefetched[point_id] = _Listing()
+        while len(self._prefetched) > PREFETCH_KEEP:
+            self._prefetched.pop(next(iter(self._prefetched)))
+        with_catalog(self.data_dir, list_folder, point_id, "", on_done=listing.done, on_error=listing.failed,
+                     owner=self)
+
+    @property
+    def pending(self) -> int:
+        """Folders being listed right now."""
+        return self._pending
+
+    # -- batches ------------------------------------------------------------------------------------------
+    def show_all(self, on: bool = True) -> None:
+        """While on, every listed entry is shown: now, and whole folders as they are listed (a filter searches
+        them all). Off: folders listed later come in batches again (what is shown stays)."""
+        self._show_all = on
+        if on:
+            self.expose_all()
+
+    def expose_all(self) -> None:
+        """Show the rest of every listed folder now."""
+        for entry in list(self._partial):
+            self._expose(entry, len(entry.listing))
+
+    def expose_more(self, entry: Entry) -> None:
+        """Show the next batch of a listed folder's entries."""
+        self._expose(entry, len(entry.children or ()) + self.batch)
+
+    def partial_folders(self) -> list[tuple[str, int, int]]:
+        """(path, rows shown, entries) of each listed folder that shows only part of its entries."""
+        return [(e.path, len(e.children or ()), len(e.listing)) for e in self._partial]
+
+    def _rows(self, folder: Entry, start: int, stop: int) -> list[Entry]:
+        return [Entry(n.name, n.type, n.size, n.mtime, n.mode, n.target, folder, i,
+                      None if n.type == DIR else _NO_CHILDREN, False, folder.rest_check)
+                for i, n in enumerate(folder.listing[start:stop], start)]
+
+    def _expose(self, entry: Entry, upto: int) -> None:
+        children = entry.children
+        if children is None:
+            return
+        start, upto = len(children), min(upto, len(entry.listing))
+        if upto <= start or self._inserting:
+            return
+        self._inserting = True
+        try:
+            self.beginInsertRows(self._index_of(entry), start, upto - 1)     # one insertion per batch
+            children.extend(self._rows(entry, start, upto))
+            self.endInsertRows()
+        finally:
+            self._inserting = False
+        self._note_partial(entry)
+        self.exposed_changed.emit()
+
+    def _note_partial(self, entry: Entry) -> None:
+        if entry.hidden:
+            self._partial[entry] = None
+        else:
+            self._partial.pop(entry, None)
 
     def _index_of(self, entry: Entry, column: int = 0) -> QModelIndex:
         if entry is self.root or entry.parent is None:
@@ -124,34 +242,51 @@ class FileTreeModel(QAbstractItemModel):
         generation, point_id = self._generation, self.point_id
         self._pending += 1
         self.loading_changed.emit(self._pending)
-        with_catalog(self.data_dir, list_folder, point_id, entry,
-                     on_done=lambda children: self._loaded(generation, entry, children),
-                     on_error=lambda e: self._failed(generation, entry, e), owner=self)
+        def done(listing: list[Node]) -> None:
+            self._loaded(generation, entry, listing)
+
+        def failed(error: BaseException) -> None:
+            self._failed(generation, entry, error)
+
+        ahead = self._prefetched.get(point_id) if entry is self.root else None
+        if ahead is not None:
+            ahead.then(done, failed)                # listed already, or being listed: no second decode
+        else:
+            with_catalog(self.data_dir, list_folder, point_id, entry.path, on_done=done, on_error=failed,
+                         owner=self)
 
     def _finish_pending(self) -> None:
         self._pending = max(0, self._pending - 1)
         self.loading_changed.emit(self._pending)
 
-    def _loaded(self, generation: int, entry: Entry, children: list[Entry]) -> None:
+    def _loaded(self, generation: int, entry: Entry, listing: list[Node]) -> None:
         self._finish_pending()
         if generation != self._generation:
             return                              # another point was chosen meanwhile
-        if entry.check != Qt.CheckState.PartiallyChecked:     # ticked or unticked while the folder loaded
-            for child in children:
-                child.check = entry.check
+        # the entries inherit the folder's state as it is now (it may have been ticked while the folder loaded)
+        entry.rest_check = entry.check if entry.check != Qt.CheckState.PartiallyChecked else Qt.CheckState.Unchecked
+        entry.listing = listing
         parent = self._index_of(entry)
         # `loading` stays set until the rows are in: a view asking canFetchMore meanwhile must not load again
-        if children:
-            self.beginInsertRows(parent, 0, len(children) - 1)
-            entry.children = children
-            entry.loading = False
-            self.endInsertRows()
+        if listing:
+            shown = len(listing) if self._show_all else min(len(listing), self.batch)
+            self._inserting = True
+            try:
+                self.beginInsertRows(parent, 0, shown - 1)
+                entry.children = self._rows(entry, 0, shown)
+                entry.loading = False
+                self.endInsertRows()
+            finally:
+                self._inserting = False
+            if entry.hidden:
+                self._note_partial(entry)
+                self.exposed_changed.emit()
         else:
             entry.children = []
             entry.loading = False
             if entry is not self.root:      # the expander goes away
                 self.dataChanged.emit(parent, parent)
-        self.folder_loaded.emit(entry.path, len(children))
+        self.folder_loaded.emit(entry.path, len(listing))
 
     def _failed(self, generation: int, entry: Entry, error: BaseException) -> None:
         self._finish_pending()
@@ -195,11 +330,22 @@ class FileTreeModel(QAbstractItemModel):
         return children is None or len(children) > 0
 
     def canFetchMore(self, parent: ANY_INDEX) -> bool:
+        if parent.isValid() and parent.column() != 0:
+            return False
         entry = self._entry(parent)
-        return entry.is_dir and entry.children is None and not entry.loading and self.point_id is not None
+        if entry.children is None:
+            return entry.is_dir and not entry.loading and self.point_id is not None
+        # not while rows go in: a slot on rowsAboutToBeInserted/rowsInserted must not start a nested insertion
+        return len(entry.children) < len(entry.listing) and not self._inserting
 
     def fetchMore(self, parent: ANY_INDEX) -> None:
-        self._load(self._entry(parent))
+        if parent.isValid() and parent.column() != 0:
+            return
+        entry = self._entry(parent)
+        if entry.children is None:
+            self._load(entry)
+        else:
+            self.expose_more(entry)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole and \
@@ -210,7 +356,8 @@ class FileTreeModel(QAbstractItemModel):
     def flags(self, index: ANY_INDEX) -> Qt.ItemFlag:
         if not index.isValid():
             return _NO_FLAGS
-        leaf = index.internalPointer().children == []     # files, links, empty folders: no expander to ask about
+        children = index.internalPointer().children
+        leaf = children is not None and not children     # files, links, empty folders: no expander to ask about
         if self.checkable and index.column() == 0:
             return _CHECKABLE_LEAF if leaf else _CHECKABLE
         return _LEAF if leaf else _PLAIN
@@ -258,7 +405,9 @@ class FileTreeModel(QAbstractItemModel):
         self._set_subtree(entry, state)
         node = entry.parent
         while node is not None:
-            kids = {c.check for c in node.children or []}
+            kids = {c.check for c in node.children or ()}
+            if node.hidden:
+                kids.add(node.rest_check)
             node.check = kids.pop() if len(kids) == 1 else Qt.CheckState.PartiallyChecked
             if node is not self.root:
                 ix = self._index_of(node)
@@ -269,11 +418,12 @@ class FileTreeModel(QAbstractItemModel):
         self._set_subtree(self.root, Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
 
     def _set_subtree(self, entry: Entry, state: Qt.CheckState) -> None:
-        # set everything first, then one dataChanged per loaded folder (not one per entry: folders can be huge)
+        # set everything first (entries not shown yet take `rest_check`), then one dataChanged per loaded folder
+        # over its rows (not one per entry: folders can be huge)
         stack, folders = [entry], []
         while stack:
             node = stack.pop()
-            node.check = state
+            node.check = node.rest_check = state
             if node.children:
                 folders.append(node)
                 stack.extend(c for c in node.children if c.children)
@@ -291,15 +441,19 @@ class FileTreeModel(QAbstractItemModel):
         return self.root.check == Qt.CheckState.Checked
 
     def selection(self) -> list[str]:
-        """The fewest paths covering everything checked ([] when nothing is)."""
+        """The fewest paths covering everything checked ([] when nothing is), entries not shown yet included."""
         out: list[str] = []
 
         def walk(entry: Entry) -> None:
-            for child in entry.children or []:
+            children = entry.children or ()
+            for child in children:
                 if child.check == Qt.CheckState.Checked:
                     out.append(child.path)
                 elif child.check == Qt.CheckState.PartiallyChecked:
                     walk(child)
+            if entry.hidden and entry.rest_check == Qt.CheckState.Checked:
+                prefix = f"{entry.path}/" if entry.parent is not None else ""
+                out.extend(prefix + n.name for n in entry.listing[len(children):])
 
         if self.root.check == Qt.CheckState.Checked:
             return [""]
