@@ -23,6 +23,7 @@ from console.core.repository.locks import EXCLUSIVE, READ
 from console.core.repository.manifest import parse_time
 from console.core.repository.repo import Repository
 from console.core.repository.tree import DIR, Node
+from console.core.units import plural
 
 log = logging.getLogger(__name__)
 READ_LOCK_WAIT = 60.0     # a restore waits this long for GC (exclusive) to finish
@@ -91,7 +92,7 @@ def rescan(catalog: Catalog, repo_name: str, events: Events | None = None) -> tu
                     catalog.set_point_state(p.id, PointState.MISSING)
                     n += 1
             if n:
-                rec.log("warning", f"{n} restore point(s) marked missing")
+                rec.log("warning", f"{plural(n, 'restore point')} marked missing")
             raise
         with repo, repo.lock(READ, "rescan"):
             res = _sync_catalog(catalog, repo, repo_name, rec)
@@ -130,8 +131,8 @@ def check(catalog: Catalog, repo_name: str, read_data: bool = False, subset: flo
                          packs_read=res.packs_read, read=res.bytes_read, duration=round(res.duration, 3),
                          errors=len(res.errors))
         if res.errors:
-            raise RepositoryError(f"repository {repo_name} has {len(res.errors)} problem(s); "
-                                  f"{len(res.corrupted)} restore point(s) corrupted")
+            raise RepositoryError(f"repository {repo_name} has {plural(len(res.errors), 'problem')}; "
+                                  f"{plural(len(res.corrupted), 'restore point')} corrupted")
 
     session, _ = run_session(catalog, repo_name, "check", body, events, cancel)
     return session
@@ -247,7 +248,7 @@ def restore(catalog: Catalog, ref: str, dest: str, paths: list[str] | None = Non
                          errors=stats.errors, rate=round(stats.bytes / stats.duration) if stats.duration else 0,
                          point=point.id, destination=dest)
         if stats.errors:
-            raise ConsoleError(f"{stats.errors} item(s) could not be restored (see the session log)")
+            raise ConsoleError(f"{plural(stats.errors, 'item')} could not be restored (see the session log)")
         return stats
 
     return run_session(catalog, backup.job, "restore", body, events, cancel)
