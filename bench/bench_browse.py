@@ -117,7 +117,7 @@ def wait_until(app: Any, condition: Any, timeout: float = 60.0) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--workdir", type=Path, default=Path("/tmp/bcbench/browse"))
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/bcbench"))
     ap.add_argument("--files", type=int, default=FILES)
     a, _ = ap.parse_known_args(argv)
     a.workdir = a.workdir.resolve()

@@ -127,6 +127,14 @@ def test_second_process_starting_the_same_job_is_refused(setup, tmp_path: Path) 
     deadline = time.monotonic() + 30
     while not (lock.exists() and lock.read_text().strip() == str(first.pid)) and time.monotonic() < deadline:
         time.sleep(0.01)
+
+    def session_started() -> bool:
+        with Catalog.open(home) as cat:
+            return any(s.kind == "backup" and not s.status.finished for s in cat.list_sessions(job="bj"))
+
+    # stopped between its catalog writes (not inside one: that would make any writer wait, not be refused)
+    while not session_started() and time.monotonic() < deadline:
+        time.sleep(0.01)
     os.kill(first.pid, signal.SIGSTOP)          # hold it inside its run, whatever the machine's speed
     try:
         second = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
