@@ -116,26 +116,38 @@ def test_two_schedulers_never_run_one_job_twice(setup) -> None:
     assert len(runs) - before == 1, [(s.id, s.started, s.status) for s in runs]
 
 
+def _holds_flock(path: Path) -> bool:
+    """True when another process holds the exclusive flock on `path`."""
+    import fcntl
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
 def test_second_process_starting_the_same_job_is_refused(setup, tmp_path: Path) -> None:
     home, src = setup
     env = {**os.environ, "BACKUP_CONSOLE_HOME": str(home), "PYTHONPATH": str(ROOT),
            "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
     cmd = [sys.executable, "-m", "console", "job", "run", "bj", "--no-copy"]
-    first = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lock = home / "locks" / "job-bj.lock"
     import time
-    deadline = time.monotonic() + 30
-    while not (lock.exists() and lock.read_text().strip() == str(first.pid)) and time.monotonic() < deadline:
-        time.sleep(0.01)
-
-    def session_started() -> bool:
-        with Catalog.open(home) as cat:
-            return any(s.kind == "backup" and not s.status.finished for s in cat.list_sessions(job="bj"))
-
-    # stopped between its catalog writes (not inside one: that would make any writer wait, not be refused)
-    while not session_started() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    os.kill(first.pid, signal.SIGSTOP)          # hold it inside its run, whatever the machine's speed
+    for _attempt in range(10):
+        first = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while not (lock.exists() and lock.read_text().strip() == str(first.pid)) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        os.kill(first.pid, signal.SIGSTOP)      # hold it inside its run, whatever the machine's speed
+        if _holds_flock(lock):                  # stopped while running the job (not already past it): go on
+            break
+        os.kill(first.pid, signal.SIGCONT)      # too late: its (small) run had ended; try again
+        first.communicate(timeout=120)
+    else:
+        pytest.fail("could not catch the first process inside its run")
     try:
         second = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
     finally:
