@@ -56,6 +56,7 @@ WINDOW_TITLE = "Backup Copy Console"
 DEFAULT_SIZE = QSize(1200, 760)
 ROW_HEIGHT = 26
 WATCH_MS = 2000                 # how often to look for catalog changes made by other processes
+SPARE_WINDOW_MS = 500           # a progress window is built ahead this long after startup / the last one
 RUNNING_RELOAD_S = 6.0          # while runs are active (they write often), reload no more often than this
 EMPTY_STATE_TEXT = WELCOME
 __all__ = ["EMPTY_STATE_TEXT", "MainWindow", "resource_icon", "resources_dir"]
@@ -124,6 +125,9 @@ class MainWindow(QMainWindow):
                                       **({"tick": scheduler_tick} if scheduler_tick else {}))
         self._want_scheduler = start_scheduler
         self.session_windows: dict[str, SessionWindow] = {}
+        self._spare_window: SessionWindow | None = None
+        self._started = False
+        self._stale_pages: set[str] = set()          # pages not showing the newest snapshot yet
         self.restore_wizards: list[QWidget] = []
         self._loading = False
         self._reload_again = False
@@ -351,6 +355,7 @@ class MainWindow(QMainWindow):
             self.sessions.show_filter(argument, last_24_hours=True)
         elif page == "sessions":
             self.sessions.show_filter()
+        self._update_page(page)
         self.pages.setCurrentWidget(self.page_widgets[page])
         visible = set(PAGE_ACTIONS.get(page, []))
         for name, action in self.toolbar_actions.items():
@@ -420,7 +425,10 @@ class MainWindow(QMainWindow):
         self._loaded_at = time.monotonic()
         self._stamp, snap = result
         self.apply_snapshot(snap)
-        freeze_startup_objects()            # the first snapshot is shown: the console has started
+        if not self._started:               # the first snapshot is shown: the console has started
+            self._started = True
+            freeze_startup_objects()
+            QTimer.singleShot(SPARE_WINDOW_MS, self._prepare_session_window)
         if self._reload_again:
             self._reload_again = False
             self.refresh()
@@ -438,13 +446,29 @@ class MainWindow(QMainWindow):
             callback()
 
     def apply_snapshot(self, snap: Snapshot) -> None:
+        """Show a new snapshot on the page in view; the other pages take it when they are shown (reloads come
+        every few seconds while runs write, and rebuilding hidden tables would only cost the GUI thread)."""
         self.snapshot = snap
-        self.home.set_snapshot(snap)
-        self.jobs.set_records(snap.jobs)
-        self.backups.set_snapshot(snap)
-        self.repositories.set_records(snap.repositories)
-        self.sessions.set_sessions(snap.sessions, [j.name for j in snap.jobs])
+        self._stale_pages = {"home", "jobs", "backups", "repositories", "sessions"}
+        self._update_page(self.page)
         self.update_actions()
+
+    def _update_page(self, page: str) -> None:
+        widget = "sessions" if page == "recent" else page
+        if self.snapshot is None or widget not in self._stale_pages:
+            return
+        self._stale_pages.discard(widget)
+        snap = self.snapshot
+        if widget == "home":
+            self.home.set_snapshot(snap)
+        elif widget == "jobs":
+            self.jobs.set_records(snap.jobs)
+        elif widget == "backups":
+            self.backups.set_snapshot(snap)
+        elif widget == "repositories":
+            self.repositories.set_records(snap.repositories)
+        else:
+            self.sessions.set_sessions(snap.sessions, [j.name for j in snap.jobs])
 
     def _look_for_changes(self) -> None:
         """Reload when another process (CLI, service) or a run changed the catalog files."""
@@ -476,10 +500,22 @@ class MainWindow(QMainWindow):
             return "Running elsewhere"
         return "Idle"
 
+    def _prepare_session_window(self) -> None:
+        """Build (and style) a progress window while the console is idle: the first one built in a process
+        costs ~50 ms of the GUI thread, which would otherwise fall on the click that starts a job."""
+        if self._spare_window is None and not self._closing:
+            self._spare_window = SessionWindow(self)
+            self._spare_window.ensurePolished()
+
+    def _session_window(self) -> SessionWindow:
+        window, self._spare_window = self._spare_window or SessionWindow(self), None
+        QTimer.singleShot(SPARE_WINDOW_MS, self._prepare_session_window)     # the next one, when idle
+        return window
+
     def open_run(self, run: Run) -> SessionWindow:
         window = self.session_windows.get(run.key)
         if window is None or window.view.run is not run:
-            window = SessionWindow(self)
+            window = self._session_window()
             self.session_windows[run.key] = window
             window.show_run(run)
         window.show()
@@ -496,7 +532,7 @@ class MainWindow(QMainWindow):
                 return
 
         def shown(full: Session) -> None:
-            window = SessionWindow(self)
+            window = self._session_window()
             self.session_windows[f"session:{full.id}"] = window
             window.show_session(full)
             window.show()
