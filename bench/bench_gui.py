@@ -67,13 +67,13 @@ class Heartbeat:
         return {"stall_ms": gaps[-1] * 1000, "p99_gap_ms": gaps[int(len(gaps) * 0.99)] * 1000}
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 600.0) -> None:
+def wait_until(predicate: Callable[[], bool], timeout: float = 600.0, poll_ms: int = 20) -> None:
     """Run the real event loop (not processEvents in a sleep loop) until `predicate` holds."""
     from PySide6.QtCore import QEventLoop, QTimer
     loop = QEventLoop()
     deadline = time.monotonic() + timeout
     poll = QTimer()
-    poll.setInterval(20)
+    poll.setInterval(poll_ms)
     poll.timeout.connect(lambda: loop.quit() if predicate() or time.monotonic() > deadline else None)
     poll.start()
     if not predicate():
