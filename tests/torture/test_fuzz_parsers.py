@@ -82,6 +82,29 @@ def test_tree(data: bytes) -> None:
     _no_crash(decode_tree, data)
 
 
+def _outcome(fn, data: bytes) -> object:
+    try:
+        return fn(data)
+    except CorruptDataError as e:
+        return f"refused: {e}"
+
+
+@FUZZ
+@given(any_of(VALID_TREE))
+def test_tree_fast_path_accepts_and_refuses_what_the_full_decoder_does(data: bytes) -> None:
+    """decode_tree's fast path for regular trees hands everything else to the full decoder: both must give the
+    same nodes or the same refusal for any input."""
+    from console.core.repository.tree import _decode_any
+    assert _outcome(decode_tree, data) == _outcome(_decode_any, data)
+
+
+def test_tree_fast_path_keeps_unusual_but_valid_trees() -> None:
+    odd = encode_tree([Node(name="caf\udce9", type="file", mode=0o644, mtime=-5, size=0, inode=1 << 64, blobs=[]),
+                       Node(name="ln", type="symlink", target="/x\udcff")])      # non-UTF-8 names, huge inode
+    assert [(n.name, n.inode, n.target) for n in decode_tree(odd)] == [("caf\udce9", 1 << 64, None),
+                                                                     ("ln", 0, "/x\udcff")]
+
+
 @FUZZ
 @given(any_of(VALID_INDEX))
 def test_index(data: bytes) -> None:

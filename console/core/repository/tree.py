@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Annotated
 
 import msgspec
+from msgspec import Meta
 
 from console.core.errors import CorruptDataError
 from console.core.gc_pause import paused_gc
@@ -79,28 +81,101 @@ def encode_tree(nodes: list[Node]) -> bytes:
                       sort_keys=True).encode()
 
 
-_parse_json = msgspec.json.Decoder().decode
-
-
 def _bad(what: str) -> CorruptDataError:
     return CorruptDataError(f"tree entry has an invalid {what}")
 
 
+class _Entry(msgspec.Struct, gc=False, forbid_unknown_fields=True):
+    """A tree entry as stored; msgspec checks the types and ranges in C while it parses. Unknown fields go to the
+    full decoder (msgspec skips them unread, where json would refuse bytes that are not UTF-8)."""
+
+    name: str
+    type: str
+    mode: Annotated[int, Meta(ge=0, le=0o177777)] = 0
+    mtime: Annotated[int, Meta(ge=-(1 << 62), le=1 << 62)] = 0
+    uid: Annotated[int, Meta(ge=0, le=1 << 32)] = 0
+    gid: Annotated[int, Meta(ge=0, le=1 << 32)] = 0
+    size: Annotated[int, Meta(ge=0, le=MAX_SIZE)] = 0
+    inode: Annotated[int, Meta(ge=0)] = 0
+    blobs: list[str] | None = None
+    tree: str | None = None
+    target: str | None = None
+
+
+class _Doc(msgspec.Struct, forbid_unknown_fields=True):
+    v: int
+    nodes: list[_Entry]
+
+
+_parse_regular = msgspec.json.Decoder(_Doc).decode
+
+
 def decode_tree(data: bytes) -> list[Node]:
-    """Parse and validate a tree. Written for speed (a folder may hold 100,000 entries): `type(x) is int` also
-    refuses bools, and every check of the readable helpers above is kept."""
+    """Parse and validate a tree. A regular tree (as the console writes them) takes the fast path; anything else —
+    damaged, hostile, or merely unusual such as names with surrogate escapes — is judged by the full decoder, so
+    both accept exactly the same trees and every refusal has the full decoder's message."""
     with paused_gc():
-        return _decode_tree(data)
+        try:
+            nodes = _decode_regular(data)
+        except (msgspec.DecodeError, ValueError, RecursionError):
+            nodes = None
+        return nodes if nodes is not None else _decode_any(data)
 
 
-def _decode_tree(data: bytes) -> list[Node]:
+def _decode_regular(data: bytes) -> list[Node] | None:
+    """The fast path (a folder of 100,000 entries in about 0.2 s): types and ranges are checked by msgspec while
+    it parses; this loop checks the rest the full decoder checks. None: not regular, ask the full decoder."""
+    doc = _parse_regular(data)
+    if doc.v != 1:
+        return None
+    out: list[Node] = []
+    append = out.append
+    seen: set[str] = set()
+    add = seen.add
+    fromhex = bytes.fromhex
+    for e in doc.nodes:
+        name = e.name
+        if not name or name in (".", "..") or "/" in name or "\0" in name or name in seen:
+            return None
+        add(name)
+        typ = e.type
+        if typ == FILE:
+            if e.blobs is None:
+                return None
+            ids = []
+            for b in e.blobs:
+                if len(b) != 64:
+                    return None
+                bid = fromhex(b)             # ValueError on a non-hex character: the full decoder judges
+                if len(bid) != 32:           # fromhex skips spaces
+                    return None
+                ids.append(bid)
+            append(Node(name, typ, e.mode, e.mtime, e.size, e.uid, e.gid, e.inode, tuple(ids)))
+        elif typ == DIR:
+            tree = e.tree
+            if tree is None or len(tree) != 64:
+                return None
+            tid = fromhex(tree)
+            if len(tid) != 32:
+                return None
+            append(Node(name, typ, e.mode, e.mtime, 0, e.uid, e.gid, 0, (), tid))
+        elif typ == SYMLINK:
+            target = e.target
+            if target is None or "\0" in target:
+                return None
+            append(Node(name, typ, e.mode, e.mtime, 0, e.uid, e.gid, 0, (), None, target))
+        else:
+            return None
+    return out
+
+
+def _decode_any(data: bytes) -> list[Node]:
+    """The full decoder: any JSON, every check with its own message. Written for speed too: `type(x) is int`
+    also refuses bools, and every check of the readable helpers above is kept."""
     try:
-        doc = _parse_json(data)             # twice as fast as json: 0.13 s for a folder of 100,000 entries
-    except (msgspec.DecodeError, ValueError, RecursionError):
-        try:                                # lone surrogates (non-UTF-8 names), NaN, huge numbers: json decides
-            doc = json.loads(data)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            raise CorruptDataError("tree is not valid JSON") from None
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise CorruptDataError("tree is not valid JSON") from None
     if not isinstance(doc, dict) or doc.get("v") != 1 or not isinstance(doc.get("nodes"), list):
         raise CorruptDataError("tree has an unknown layout")
     out: list[Node] = []
