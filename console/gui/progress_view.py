@@ -300,9 +300,9 @@ class ProgressView(QWidget):
         self._refresh()
 
     def _on_finished(self, session: Session | None) -> None:
+        # the run's last `updated` (just before) has shown its final state already (see _refresh)
         self.session = session
         self._clock.stop()
-        self._refresh()
 
     def _stop(self) -> None:
         if self.run is not None:
@@ -359,7 +359,8 @@ class ProgressView(QWidget):
             bar.setUpdatesEnabled(True)
 
     def _refresh(self) -> None:
-        run, session = self.run, self.session
+        run = self.run
+        session = self.session or (run.session if run is not None else None)   # a run that has just ended
         if run is not None and run.running:
             self._refresh_live(run)
         elif session is not None:
