@@ -279,9 +279,7 @@ class Run(QObject):
             self.status, self.error = "failed", error
         self.updated.emit()
         self.finished.emit(session)
-        # the console's own bookkeeping (tables, actions, a reload) in the next turn of the event loop: the
-        # progress window's last repaint and this are two short stalls instead of one long one
-        QTimer.singleShot(0, lambda: self.ended.emit(self))
+        self.ended.emit(self)
 
 
 class Runner(QObject):

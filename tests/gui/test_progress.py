@@ -150,7 +150,7 @@ def test_stop_stops_a_running_copy(window, qtbot, tmp_path: Path, data_dir: Path
         assert session.status == SessionStatus.STOPPED
         assert any("stopped" in line.message for line in cat.get_session(session.id).log)
     # the copy resumes later: a second run finishes the job
-    assert w.commands.sync_now.isEnabled()
+    qtbot.waitUntil(w.commands.sync_now.isEnabled, timeout=10_000)    # once the console has done its bookkeeping
     w.commands.sync_now.trigger()
     second = w.runner.job_run("docs-offsite")
     qtbot.waitUntil(lambda: not second.running, timeout=120_000)
