@@ -249,6 +249,9 @@ class FileTreeModel(QAbstractItemModel):
             self._failed(generation, entry, error)
 
         ahead = self._prefetched.get(point_id) if entry is self.root else None
+        if ahead is not None and ahead.error is not None:
+            del self._prefetched[point_id]           # a failed listing is tried again (the disk may be back)
+            ahead = None
         if ahead is not None:
             ahead.then(done, failed)                # listed already, or being listed: no second decode
         else:
