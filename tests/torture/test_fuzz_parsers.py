@@ -10,6 +10,8 @@ import json
 import os
 import struct
 
+import msgspec
+import pytest
 import zstandard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,7 +22,7 @@ from console.core.repository.crypto import AesGcmCipher, Cipher
 from console.core.repository.manifest import BackupDoc, PointDoc
 from console.core.repository.packfile import BlobLocation, decode_index, decode_trailer, encode_index, encode_trailer
 from console.core.repository.repo import RepoConfig
-from console.core.repository.tree import Node, decode_tree, encode_tree
+from console.core.repository.tree import MAX_SIZE, Listed, Node, check_name, decode_listing, decode_tree, encode_tree
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
@@ -103,6 +105,70 @@ def test_tree_fast_path_keeps_unusual_but_valid_trees() -> None:
                        Node(name="ln", type="symlink", target="/x\udcff")])      # non-UTF-8 names, huge inode
     assert [(n.name, n.inode, n.target) for n in decode_tree(odd)] == [("caf\udce9", 1 << 64, None),
                                                                      ("ln", 0, "/x\udcff")]
+
+
+def _shown(n: Node) -> Listed:
+    return Listed(n.name, n.type, n.mode, n.mtime, n.size, n.target, n.tree.hex() if n.tree else None)
+
+
+def _assert_safe(listing: list[Listed]) -> None:
+    names = [e.name for e in listing]
+    assert len(set(names)) == len(names)
+    for e in listing:
+        assert check_name(e.name) == e.name
+        assert 0 <= e.mode <= 0o177777 and 0 <= e.size <= MAX_SIZE and abs(e.mtime) <= 1 << 62
+        if e.type == "dir":
+            assert e.tree is not None and bytes.fromhex(e.tree).hex() == e.tree and len(e.tree) == 64
+        elif e.type == "symlink":
+            assert isinstance(e.target, str) and "\0" not in e.target
+        else:
+            assert e.type == "file" and e.tree is None and e.target is None
+
+
+@FUZZ
+@given(any_of(VALID_TREE))
+def test_listing_checks_what_it_shows_as_the_full_decoder_does(data: bytes) -> None:
+    """decode_listing skips what a listing does not show (block lists, owners, inodes). When the full decoder
+    accepts a tree, the listing is exactly what it shows of it; a refusal is the full decoder's, word for word;
+    a tree the listing shows while the full decoder refuses it (over something unread) shows nothing unsafe."""
+    from console.core.repository.tree import _decode_any
+    full, listing = _outcome(_decode_any, data), _outcome(decode_listing, data)
+    if isinstance(full, list):
+        assert listing == [_shown(n) for n in full]
+    elif isinstance(listing, str):
+        assert listing == full
+    else:
+        _assert_safe(listing)
+
+
+_names = st.text(st.characters(blacklist_characters="/\0", blacklist_categories=()), min_size=1, max_size=12).filter(
+    lambda n: n not in (".", ".."))
+_nodes = st.one_of(
+    st.builds(Node, name=_names, type=st.just("file"), mode=st.integers(0, 0o177777), mtime=st.integers(-5, 1 << 62),
+              size=st.integers(0, MAX_SIZE), uid=st.integers(0, 1 << 32), inode=st.integers(0, 1 << 64),
+              blobs=st.lists(st.binary(min_size=32, max_size=32), max_size=3)),
+    st.builds(Node, name=_names, type=st.just("dir"), mode=st.integers(0, 0o177777),
+              tree=st.binary(min_size=32, max_size=32)),
+    st.builds(Node, name=_names, type=st.just("symlink"), target=st.text(st.characters(blacklist_characters="\0"))))
+
+
+@FUZZ
+@given(st.lists(_nodes, max_size=20, unique_by=lambda n: n.name))
+def test_listing_of_any_valid_tree_is_what_the_full_decoder_reads(nodes: list[Node]) -> None:
+    """Valid trees of every kind, names with surrogate escapes and huge numbers included (the fast path hands those
+    to the full decoder): the listing always shows exactly what decode_tree reads."""
+    data = encode_tree(nodes)
+    assert decode_listing(data) == [_shown(n) for n in decode_tree(data)]
+
+
+def test_listing_takes_the_fast_path_for_regular_trees() -> None:
+    """The properties above compare something: a tree as the console writes it is listed by the fast path."""
+    from console.core.repository.tree import _list_regular
+    assert _list_regular(VALID_TREE) == [_shown(n) for n in decode_tree(VALID_TREE)]
+    odd = encode_tree([Node(name="caf\udce9", type="file")])             # not UTF-8: the full decoder lists it
+    with pytest.raises(msgspec.DecodeError):
+        _list_regular(odd)
+    assert [e.name for e in decode_listing(odd)] == ["caf\udce9"]
 
 
 @FUZZ

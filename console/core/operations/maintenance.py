@@ -22,7 +22,7 @@ from console.core.operations.sessions import SessionRecorder, run_session
 from console.core.repository.locks import EXCLUSIVE, READ
 from console.core.repository.manifest import parse_time
 from console.core.repository.repo import Repository
-from console.core.repository.tree import DIR, Node
+from console.core.repository.tree import DIR, Listed
 from console.core.units import plural
 
 log = logging.getLogger(__name__)
@@ -195,8 +195,8 @@ def forget_open_repositories() -> None:
     _open_repositories.close_all()
 
 
-def browse(catalog: Catalog, ref: str, path: str = "") -> tuple[RestorePoint, list[Node]]:
-    """List one folder of a restore point; only the trees on the way are read."""
+def browse(catalog: Catalog, ref: str, path: str = "") -> tuple[RestorePoint, list[Listed]]:
+    """List one folder of a restore point, as a listing shows it; only the trees on the way are read."""
     point, backup = load_point(catalog, ref)
     if point.state == PointState.MISSING:
         raise RepositoryError(f"restore point {point.id} is missing from repository {backup.repository}")
@@ -208,16 +208,16 @@ def browse(catalog: Catalog, ref: str, path: str = "") -> tuple[RestorePoint, li
         return point, _browse_in(repo, point, path)
 
 
-def _browse_in(repo: Repository, point: RestorePoint, path: str) -> list[Node]:
-    tid = bytes.fromhex(point.root)
+def _browse_in(repo: Repository, point: RestorePoint, path: str) -> list[Listed]:
+    tid = point.root
     for part in split_path(path):
-        node = next((n for n in repo.load_tree(tid) if n.name == part), None)
-        if node is None:
+        entry = next((e for e in repo.load_listing(bytes.fromhex(tid)) if e.name == part), None)
+        if entry is None:
             raise NotFoundError(f"{path} does not exist in restore point {point.id}")
-        if node.type != DIR:
-            return [node]
-        tid = node.tree
-    return repo.load_tree(tid)
+        if entry.type != DIR or entry.tree is None:
+            return [entry]
+        tid = entry.tree
+    return repo.load_listing(bytes.fromhex(tid))
 
 
 def restore(catalog: Catalog, ref: str, dest: str, paths: list[str] | None = None, overwrite: str = "never",

@@ -18,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import blake3
 
@@ -42,7 +42,7 @@ from console.core.repository.packfile import (
     pack_id_from_name,
     pack_name,
 )
-from console.core.repository.tree import Node, decode_tree, encode_tree
+from console.core.repository.tree import Listed, Node, decode_listing, decode_tree, encode_tree
 from console.core.storage.base import Storage
 from console.core.units import plural
 
@@ -116,6 +116,7 @@ class Repository:
         self.damaged_index: list[str] = []
         self._index_lock = threading.Lock()
         self._trees: OrderedDict[bytes, list[Node]] = OrderedDict()
+        self._listings: OrderedDict[bytes, list[Listed]] = OrderedDict()
         self._trees_lock = threading.Lock()
 
     # -- creating and opening --------------------------------------------------------------------------
@@ -324,17 +325,24 @@ class Repository:
 
     # -- trees ---------------------------------------------------------------------------------------------
     def load_tree(self, tid: bytes) -> list[Node]:
+        return self._cached(self._trees, tid, decode_tree, 256)
+
+    def load_listing(self, tid: bytes) -> list[Listed]:
+        """A folder's entries as a listing shows them (browse): decoded much faster than load_tree for big folders."""
+        return self._cached(self._listings, tid, decode_listing, 16)
+
+    def _cached(self, cache: OrderedDict[bytes, Any], tid: bytes, decode: Callable[[bytes], Any], keep: int) -> Any:
         with self._trees_lock:
-            nodes = self._trees.get(tid)
-            if nodes is not None:
-                self._trees.move_to_end(tid)
-                return nodes
-        nodes = decode_tree(self.read_blob(tid))
+            found = cache.get(tid)
+            if found is not None:
+                cache.move_to_end(tid)
+                return found
+        found = decode(self.read_blob(tid))
         with self._trees_lock:
-            self._trees[tid] = nodes
-            while len(self._trees) > 256:
-                self._trees.popitem(last=False)
-        return nodes
+            cache[tid] = found
+            while len(cache) > keep:
+                cache.popitem(last=False)
+        return found
 
     # -- backups and points --------------------------------------------------------------------------------
     def object_dir(self, object_name: str) -> str:

@@ -169,6 +169,75 @@ def _decode_regular(data: bytes) -> list[Node] | None:
     return out
 
 
+class Listed(msgspec.Struct, gc=False):
+    """One entry of a folder as a listing shows it (browse): what the admin sees of it, nothing of its content."""
+
+    name: str
+    type: str
+    mode: Annotated[int, Meta(ge=0, le=0o177777)] = 0
+    mtime: Annotated[int, Meta(ge=-(1 << 62), le=1 << 62)] = 0
+    size: Annotated[int, Meta(ge=0, le=MAX_SIZE)] = 0
+    target: str | None = None
+    tree: str | None = None         # subtree id (lowercase hex) for directories
+
+
+class _ListDoc(msgspec.Struct):
+    v: int
+    nodes: list[Listed]
+
+
+_parse_listing = msgspec.json.Decoder(_ListDoc).decode
+_UNSAFE_NAMES = frozenset(("", ".", ".."))
+
+
+def decode_listing(data: bytes) -> list[Listed]:
+    """A folder's entries as a listing shows them, in the tree's order. Much faster than decode_tree for big folders
+    (100,000 files: ~0.1 s against ~0.4 s): msgspec makes the entries in C and skips what a listing does not show
+    (block lists, owners, inodes), so no Python object is made per block. Everything shown is checked as
+    decode_tree checks it (names, types, ranges, folder ids); what is skipped is checked when a restore reads the
+    tree. Anything the fast path doubts is judged by the full decoder: same refusals, same messages."""
+    with paused_gc():
+        try:
+            entries = _list_regular(data)
+        except (msgspec.DecodeError, ValueError, RecursionError):
+            entries = None
+        if entries is not None:
+            return entries
+        return [Listed(n.name, n.type, n.mode, n.mtime, n.size, n.target, n.tree.hex() if n.tree else None)
+                for n in _decode_any(data)]
+
+
+def _list_regular(data: bytes) -> list[Listed] | None:
+    """decode_listing's fast path; None: not regular, ask the full decoder. The checks run over whole lists at C
+    speed where they can; one lean loop checks what depends on the entry's type."""
+    doc = _parse_listing(data)
+    if doc.v != 1:
+        return None
+    entries = doc.nodes
+    names = [e.name for e in entries]
+    joined = "".join(names)
+    unique = set(names)
+    if "/" in joined or "\0" in joined or len(unique) != len(names) or not unique.isdisjoint(_UNSAFE_NAMES):
+        return None
+    fromhex = bytes.fromhex
+    for e in entries:
+        typ = e.type
+        if typ == FILE:
+            if e.tree is not None or e.target is not None:      # the full decoder ignores them: so must a listing
+                return None
+        elif typ == DIR:
+            tree = e.tree
+            if tree is None or len(tree) != 64 or e.size or e.target is not None or fromhex(tree).hex() != tree:
+                return None
+        elif typ == SYMLINK:
+            target = e.target
+            if target is None or "\0" in target or e.size or e.tree is not None:
+                return None
+        else:
+            return None
+    return entries
+
+
 def _decode_any(data: bytes) -> list[Node]:
     """The full decoder: any JSON, every check with its own message. Written for speed too: `type(x) is int`
     also refuses bools, and every check of the readable helpers above is kept."""

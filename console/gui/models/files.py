@@ -22,7 +22,7 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelInde
 from console.core.catalog import Catalog
 from console.core.gc_pause import paused_gc
 from console.core.operations import maintenance
-from console.core.repository.tree import DIR, SYMLINK, Node
+from console.core.repository.tree import DIR, SYMLINK, Listed
 from console.gui.catalog_access import with_catalog
 from console.gui.formatting import human_size
 from console.gui.resources import resource_icon
@@ -56,7 +56,7 @@ class Entry:
     children: list[Entry] | tuple[()] | None = None   # the rows Qt knows (a prefix of `listing`); None: not listed
     loading: bool = False
     check: Qt.CheckState = Qt.CheckState.Unchecked
-    listing: Sequence[Node] = ()   # every entry of a listed folder, in the order shown
+    listing: Sequence[Listed] = ()   # every entry of a listed folder, in the order shown
     rest_check: Qt.CheckState = Qt.CheckState.Unchecked     # the check state of the entries not shown yet
 
     @property
@@ -78,7 +78,7 @@ class Entry:
         return len(self.listing) - len(self.children or ())
 
 
-def list_folder(catalog: Catalog, point_id: str, path: str) -> list[Node]:
+def list_folder(catalog: Catalog, point_id: str, path: str) -> list[Listed]:
     """Worker side: one folder of a restore point, folders first, then by name. Rows are made from it a batch at
     a time on the GUI thread, so a folder of 100,000 files costs the worker only its listing and one sort."""
     with paused_gc():           # the tree decode and the sort make 100,000s of objects at once: see gc_pause
@@ -92,7 +92,7 @@ def list_folder(catalog: Catalog, point_id: str, path: str) -> list[Node]:
         return folders + others if folders else others
 
 
-def _casefolded_name(node: Node) -> str:
+def _casefolded_name(node: Listed) -> str:
     return node.name.casefold()
 
 
@@ -100,11 +100,11 @@ class _Listing:
     """A folder listing made ahead of time: its result, or the callbacks waiting for it."""
 
     def __init__(self) -> None:
-        self.result: list[Node] | None = None
+        self.result: list[Listed] | None = None
         self.error: BaseException | None = None
-        self._waiting: list[tuple[Callable[[list[Node]], None], Callable[[BaseException], None]]] = []
+        self._waiting: list[tuple[Callable[[list[Listed]], None], Callable[[BaseException], None]]] = []
 
-    def then(self, on_done: Callable[[list[Node]], None], on_error: Callable[[BaseException], None]) -> None:
+    def then(self, on_done: Callable[[list[Listed]], None], on_error: Callable[[BaseException], None]) -> None:
         if self.result is not None:
             result = self.result
             QTimer.singleShot(0, lambda: on_done(result))       # as a listing from a worker arrives: later
@@ -114,7 +114,7 @@ class _Listing:
         else:
             self._waiting.append((on_done, on_error))
 
-    def done(self, result: list[Node]) -> None:
+    def done(self, result: list[Listed]) -> None:
         self.result = result
         for on_done, _on_error in self._waiting:
             on_done(result)
@@ -242,7 +242,7 @@ class FileTreeModel(QAbstractItemModel):
         generation, point_id = self._generation, self.point_id
         self._pending += 1
         self.loading_changed.emit(self._pending)
-        def done(listing: list[Node]) -> None:
+        def done(listing: list[Listed]) -> None:
             self._loaded(generation, entry, listing)
 
         def failed(error: BaseException) -> None:
@@ -262,7 +262,7 @@ class FileTreeModel(QAbstractItemModel):
         self._pending = max(0, self._pending - 1)
         self.loading_changed.emit(self._pending)
 
-    def _loaded(self, generation: int, entry: Entry, listing: list[Node]) -> None:
+    def _loaded(self, generation: int, entry: Entry, listing: list[Listed]) -> None:
         self._finish_pending()
         if generation != self._generation:
             return                              # another point was chosen meanwhile
