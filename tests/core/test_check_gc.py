@@ -391,3 +391,30 @@ def test_gc_never_deletes_a_used_block_after_index_damage(tmp_path: Path) -> Non
     repo.recover_unindexed_packs()
     assert restore_point(repo, doc, str(tmp_path / "dest")).errors == 0
     assert snapshot(tmp_path / "dest") == snapshot(src)
+
+
+def test_index_refuses_an_unknown_blob_type_and_keeps_the_first_location_of_a_block(tmp_path: Path) -> None:
+    """decode_index checks every entry's type at once; load_index merges the files so that the first location of a
+    block (file order, then entry order) wins, as a block stored twice by two writers must resolve the same way
+    every time."""
+    from console.core.errors import CorruptDataError
+    from console.core.repository.packfile import DATA, TREE, BlobLocation, decode_index, encode_index
+
+    bid, other = b"\x01" * 32, b"\x02" * 32
+    first, second, third = BlobLocation(b"\xa1" * 32, DATA, 0, 10, 20), BlobLocation(b"\xa2" * 32, DATA, 5, 10, 20), \
+        BlobLocation(b"\xa3" * 32, TREE, 9, 10, 20)
+    data = encode_index({first.pack: [(bid, first)], second.pack: [(bid, second), (other, second)]})
+    assert decode_index(data) == [(bid, first), (bid, second), (other, second)]
+    bad = encode_index({first.pack: [(bid, first), (other, BlobLocation(first.pack, 7, 0, 1, 1))]})
+    with pytest.raises(CorruptDataError, match="unknown blob type"):
+        decode_index(bad)
+
+    repo = new_repo(tmp_path / "r")
+    later = repo.write_index({third.pack: [(other, third), (bid, third)]})
+    earlier = repo.write_index({first.pack: [(bid, first)], second.pack: [(bid, second), (other, second)]})
+    assert later and earlier
+    repo.load_index()
+    names = sorted([later, earlier])
+    by_file = {later: {other: third, bid: third}, earlier: {bid: first, other: second}}
+    expected = by_file[names[1]] | by_file[names[0]]                  # the first file's locations win
+    assert {k: repo.index[k] for k in (bid, other)} == expected

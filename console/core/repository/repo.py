@@ -201,9 +201,9 @@ class Repository:
     def load_index(self) -> None:
         """Read every index file. A damaged one is skipped (named in `damaged_index`): the packs it described look
         unindexed, and the next writer re-indexes them from their trailers (`recover_unindexed_packs`)."""
-        index: dict[bytes, BlobLocation] = {}
         files = sorted(self.storage.list("index"))
         damaged: list[str] = []
+        decoded: list[list[tuple[bytes, BlobLocation]]] = []
         for name in files:
             try:
                 stored = self.storage.read(name)
@@ -216,9 +216,13 @@ class Repository:
                             "GC", name, e)
                 damaged.append(name)
                 continue
-            with paused_gc():
-                for bid, loc in entries:
-                    index.setdefault(bid, loc)
+            decoded.append(entries)
+        # the first location of a block wins (in file order, then entry order): merged backwards by dict.update,
+        # which runs in C
+        index: dict[bytes, BlobLocation] = {}
+        with paused_gc():
+            for entries in reversed(decoded):
+                index.update(reversed(entries))
         with self._index_lock:
             self.index, self.index_files = index, [f for f in files if f not in damaged]
             self.damaged_index = damaged
