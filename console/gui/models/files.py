@@ -38,7 +38,8 @@ _CHECKABLE = _PLAIN | Qt.ItemFlag.ItemIsUserCheckable
 _CHECKABLE_LEAF = _CHECKABLE | Qt.ItemFlag.ItemNeverHasChildren
 PATH_ROLE = Qt.ItemDataRole.UserRole + 10
 TYPE_ROLE = Qt.ItemDataRole.UserRole + 11
-BATCH = 2_000                      # rows a listed folder shows at first, and per fetchMore after that
+BATCH = 500                        # rows a listed folder shows at first, and per fetchMore after that (a view
+                                   # lays out each row it is given: a smaller first batch paints sooner)
 PREFETCH_KEEP = 2                  # top folders listed ahead of time that are kept (the newest points)
 _NO_CHILDREN: tuple[()] = ()       # files and links: one shared empty sequence, not 100,000 empty lists
 
