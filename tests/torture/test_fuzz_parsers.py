@@ -169,6 +169,10 @@ def test_listing_takes_the_fast_path_for_regular_trees() -> None:
     with pytest.raises(msgspec.DecodeError):
         _list_regular(odd)
     assert [e.name for e in decode_listing(odd)] == ["caf\udce9"]
+    unsorted = json.dumps({"v": 1, "nodes": [{"name": "b", "type": "file", "blobs": []},
+                                             {"name": "a", "type": "file", "blobs": []}]}).encode()
+    assert _list_regular(unsorted) is None                      # not as the console writes it: the full decoder
+    assert [e.name for e in decode_listing(unsorted)] == ["b", "a"]
 
 
 @FUZZ
