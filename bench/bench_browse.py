@@ -136,13 +136,14 @@ def main(argv: list[str] | None = None) -> int:
     class PaintWatch(QObject):
         """Notes when the files view paints with rows in it."""
 
-        def __init__(self, page: BackupsPage) -> None:
+        def __init__(self, page: BackupsPage, has_rows: Any = None) -> None:
             super().__init__()
             self.page = page
+            self.has_rows = has_rows or (lambda: page.files.rowCount() > 0)
             self.painted = False
 
         def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
-            if event.type() == QEvent.Type.Paint and self.page.files.rowCount() > 0:
+            if event.type() == QEvent.Type.Paint and self.has_rows():
                 self.painted = True
             return False
 
@@ -196,22 +197,36 @@ def main(argv: list[str] | None = None) -> int:
     # as an admin usually does: select the backup, look at the list for a moment, open the newest point
     page, watch = new_page()
     ahead, stall_ahead = open_point(page, watch, newer, 1.5)
-    # a filter searches every listed entry, so it shows the rest of the folder first: how long that takes
-    beat.start()
-    wait_until(app, lambda: beat.last > 0)             # the heartbeat ticks: a stall from here on is measured
-    t0 = time.perf_counter()
-    page.files_search.setText(f"file-{a.files - 1:06d}")
-    wait_until(app, lambda: page.files_proxy.rowCount() == 1)
-    done = time.perf_counter()
-    filter_s = done - t0
-    wait_until(app, lambda: beat.last > done)          # the tick after: the gap spans the whole filtering
-    stall_filter = beat.stop() * 1000
+    # the file search looks through every listed entry of the opened folders and shows its matches as a flat
+    # table: one match (the last file), then a word every name holds (100,000 matches laid out). The search runs
+    # at once, as Enter does (typing waits SEARCH_DELAY_MS more); timed until the results are painted.
+    results_paint = PaintWatch(page, lambda: page.file_matches.rowCount() > 0)
+    page.matches_view.viewport().installEventFilter(results_paint)
+
+    def search(text: str, expected: int) -> tuple[float, float]:
+        page.files_search.clear()
+        wait_until(app, lambda: page.shown_files_view() is page.files_view)
+        beat.start()
+        wait_until(app, lambda: beat.last > 0)         # the heartbeat ticks: a stall from here on is measured
+        results_paint.painted = False
+        t0 = time.perf_counter()
+        page.files_search.setText(text)
+        page.apply_search_now()
+        wait_until(app, lambda: results_paint.painted)
+        done = time.perf_counter()
+        assert page.file_matches.rowCount() == expected, page.file_matches.rowCount()
+        wait_until(app, lambda: beat.last > done)      # the tick after: the gap spans the whole search
+        return done - t0, beat.stop() * 1000
+
+    filter_s, stall_filter = search(f"file-{a.files - 1:06d}", 1)
+    search_all_s, stall_search_all = search("file", a.files)
     res = {"folder_files": total, "rows_shown": shown, "open_cold_s": round(cold, 3), "open_warm_s": round(warm, 3),
            "open_after_list_s": round(ahead, 3), "open_other_point_s": round(other, 3),
            "stall_ms": round(max(stall_cold, stall_other, stall_warm, stall_ahead), 1),
            "stall_cold_ms": round(stall_cold, 1), "stall_other_point_ms": round(stall_other, 1),
            "stall_warm_ms": round(stall_warm, 1), "stall_after_list_ms": round(stall_ahead, 1),
-           "filter_s": round(filter_s, 3), "stall_filter_ms": round(stall_filter, 1), "goal_s": GOAL_S,
+           "filter_s": round(filter_s, 3), "stall_filter_ms": round(stall_filter, 1),
+           "search_all_s": round(search_all_s, 3), "stall_search_all_ms": round(stall_search_all, 1), "goal_s": GOAL_S,
            "status": status}
     page.close()
     (a.workdir / "browse-results.json").write_text(json.dumps(res, indent=1) + "\n")
@@ -227,8 +242,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{stall_other:.0f}, after the list {stall_ahead:.0f}, warm {stall_warm:.0f}; goal ≤ {GOAL_S * 1000:.0f} ms) "
           f"{'PASS' if stall <= GOAL_S * 1000 else 'FAIL'}")
     print(f"browse: {shown:,} rows shown at first; status line: {status}")
-    print(f"browse: a filter over all {total:,} entries (the rest shown first) took {filter_s:.3f} s, the longest "
-          f"GUI stall {stall_filter:.0f} ms of it (not part of the goal)")
+    print(f"browse: a file search over all {total:,} entries (run at once as Enter does, no typing pause) took "
+          f"{filter_s:.3f} s to 1 match painted, {search_all_s:.3f} s to {a.files:,} matches painted; the longest "
+          f"GUI stall {stall_filter:.0f} / {stall_search_all:.0f} ms (not part of the goal)")
     return 0 if ok else 1
 
 

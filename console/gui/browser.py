@@ -3,14 +3,15 @@
 Top: backups (one per job and repository) with their protected objects. Bottom left: the restore points of the
 selected backup or object on a timeline grouped by date (today, yesterday, this week, months) with type, state,
 GFS badges, sizes and — for copies — the point they were copied from. Bottom right: the files of the selected
-point, loaded folder by folder off the GUI thread, with a filter and Restore buttons.
+point, loaded folder by folder off the GUI thread, with a search over the opened folders (its matches replace the
+tree while something is typed) and Restore buttons.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -18,14 +19,17 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QStackedWidget,
+    QTableView,
     QTreeView,
     QVBoxLayout,
     QWidget,
 )
 
 from console.core.model import JobKind, PointState
+from console.core.units import plural
 from console.gui.formatting import local_time
 from console.gui.models.backups import ObjectRow, backup_groups, backups_model, points_model, timeline_groups
+from console.gui.models.file_matches import FileMatchesModel, find_matches
 from console.gui.models.files import PATH_ROLE, FileTreeModel
 from console.gui.models.table import RECORD_ROLE, FilterProxy
 from console.gui.resources import resource_icon
@@ -33,6 +37,7 @@ from console.gui.snapshot import BackupRow, PointRow, Snapshot
 from console.gui.views.widgets import EmptyState, GfsDelegate, SearchBox, hint, page_title, setup_table
 
 EXPANDED_POINTS = 400             # restore points shown unfolded when a backup is selected
+SEARCH_DELAY_MS = 150             # a file search runs this long after the last keystroke (Enter: at once)
 
 FILTERS = {
     "all": ("Backups", "All restore points of each job in each repository. Select a backup to see its restore "
@@ -105,14 +110,7 @@ class BackupsPage(QWidget):
 
         # files
         self.files = FileTreeModel(data_dir)
-        self.files_proxy = QSortFilterProxyModel(self)
-        self.files_proxy.setSourceModel(self.files)
-        self.files_proxy.setRecursiveFilteringEnabled(True)
-        self.files_proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.files_proxy.setFilterKeyColumn(0)
         self.files_view = QTreeView()
-        # the filter proxy sits between model and view only while a filter is typed: laying out a folder of
-        # 100,000 files through a proxy costs about three times as much
         self.files_view.setModel(self.files)
         setup_table(self.files_view, sortable=False)
         self.files_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -120,19 +118,46 @@ class BackupsPage(QWidget):
             self.files_view.header().resizeSection(column, width)
         self.files_view.customContextMenuRequested.connect(lambda pos: self._menu(self.files_view, pos, "file"))
         self.files_view.selectionModel().selectionChanged.connect(self._files_selection_changed)
+        # search results: a flat table over the listings in memory, shown instead of the tree while text is typed
+        # (the tree model is left alone, so clearing the search shows it as it was). A table view lays out
+        # 100,000 rows without calling Python per row; a tree view asks each row about children.
+        self.file_matches = FileMatchesModel(self)
+        self.matches_view = QTableView()
+        self.matches_view.setModel(self.file_matches)
+        setup_table(self.matches_view, sortable=False)
+        self.matches_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        for column, width in enumerate((170, 90, 55, 115)):        # Permissions takes the rest
+            self.matches_view.horizontalHeader().resizeSection(column, width)
+        self.matches_view.customContextMenuRequested.connect(
+            lambda pos: self._menu(self.matches_view, pos, "file"))
+        self.matches_view.selectionModel().selectionChanged.connect(self._files_selection_changed)
+        self.matches_view.doubleClicked.connect(self._show_in_folder)
+        self.matches_view.setToolTip("Double-click a match to show it in its folder")
+        self.no_match = EmptyState("", icon="browse")
+        self.files_stack = QStackedWidget()
+        self.files_stack.addWidget(self.files_view)
+        self.files_stack.addWidget(self.matches_view)
+        self.files_stack.addWidget(self.no_match)
         self.files_title = QLabel("<b>Files</b>")
         self.files_status = QLabel()
-        self.files_search = SearchBox("Filter opened folders")
-        self.files_search.setToolTip("Shows matching names in the folders opened so far (open a folder to search "
-                                     "inside it)")
-        self.files_search.textChanged.connect(self._filter_files)
+        self.files_search = SearchBox("Search opened folders")
+        self.files_search.setToolTip("Lists the files and folders whose names hold every word typed, in the "
+                                     "folders opened so far (open a folder in the tree to search inside it). "
+                                     "Esc clears the search and shows the tree again.")
+        self.search_timer = QTimer(self)
+        self.search_timer.setSingleShot(True)
+        self.search_timer.setInterval(SEARCH_DELAY_MS)
+        self.search_timer.timeout.connect(self.apply_search_now)
+        self.files_search.textChanged.connect(self._search_typed)
+        self.files_search.returnPressed.connect(self.apply_search_now)
         self.files.loading_changed.connect(self._loading)
         self.files.exposed_changed.connect(lambda: self._loading(self.files.pending))
+        self.files.folder_loaded.connect(self._folder_loaded)
         self.files_status.linkActivated.connect(lambda _link: self.files.expose_all())
         self.files.load_failed.connect(lambda msg: self.files_status.setText(f"Cannot list: {msg}"))
         self.restore_selected = QPushButton(resource_icon("restore"), "Restore Selected…")
         self.points_view.setMinimumWidth(280)
-        self.files_view.setMinimumWidth(240)
+        self.files_stack.setMinimumWidth(240)
         self.restore_selected.setToolTip("Restore the files and folders selected above")
         self.restore_selected.clicked.connect(self._restore_selected)
         self.restore_all = QPushButton(resource_icon("restore"), "Restore Whole Point…")
@@ -157,7 +182,7 @@ class BackupsPage(QWidget):
         files_head.addWidget(self.files_title, 1)
         files_head.addWidget(self.files_search)
         fl.addLayout(files_head)
-        fl.addWidget(self.files_view, 1)
+        fl.addWidget(self.files_stack, 1)
         self.files_status.setWordWrap(True)
         fl.addWidget(self.files_status)
         buttons = QHBoxLayout()
@@ -278,9 +303,17 @@ class BackupsPage(QWidget):
         self.points_view.scrollTo(index)
         return True
 
+    def shown_files_view(self) -> QTreeView | QTableView:
+        """The file tree, or the search results while a search is shown."""
+        return self.matches_view if self.searching() else self.files_view
+
+    def searching(self) -> bool:
+        """Whether search results (or the no-match panel) are shown instead of the tree."""
+        return self.files_stack.currentWidget() is not self.files_view
+
     def selected_paths(self) -> list[str]:
-        rows = self.files_view.selectionModel().selectedRows(0)
-        return sorted({ix.data(PATH_ROLE) for ix in rows if ix.data(PATH_ROLE)})
+        rows = self.shown_files_view().selectionModel().selectedRows(0)
+        return sorted({path for ix in rows if (path := ix.data(PATH_ROLE))})
 
     def _backup_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         record = current.data(RECORD_ROLE) if current.isValid() else None
@@ -325,6 +358,7 @@ class BackupsPage(QWidget):
     def _point_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         record = current.data(RECORD_ROLE) if current.isValid() else None
         point = record.point if isinstance(record, PointRow) else None
+        self.files_search.clear()               # a search belongs to the point it was typed in
         if point is None:
             self.files.set_point(None)
             self.files_title.setText("<b>Files</b>")
@@ -335,12 +369,13 @@ class BackupsPage(QWidget):
             self.files_status.setText("This restore point is missing from the repository: restore it from a copy.")
         else:
             self.files_title.setText(f"<b>Files of {local_time(point.created)}</b> ({point.object})")
-            self.files_search.clear()
             self.files.set_point(point.id)
         self._update_buttons()
         self.selection_changed.emit()
 
     def _loading(self, pending: int) -> None:
+        if self.searching():
+            return                              # the status line counts the matches meanwhile
         partial = self.files.partial_folders()
         if pending:
             self.files_status.setText("Loading folder…")
@@ -355,20 +390,56 @@ class BackupsPage(QWidget):
         elif self.files.point_id:
             self.files_status.setText("Open folders to look inside; select items to restore only those.")
 
-    def _filter_files(self, text: str) -> None:
-        # a filter searches every listed entry of the opened folders, not only the rows shown so far; the rest
-        # goes in while no view watches (a third faster than through the filtering proxy into the view)
-        if text and self.files.partial_folders():
-            self.files_view.setModel(None)
-        self.files.show_all(bool(text))
-        self.files_proxy.setFilterFixedString(text)
-        wanted = self.files_proxy if text else self.files
-        if self.files_view.model() is not wanted:
-            self.files_view.setModel(wanted)
-            self.files_view.selectionModel().selectionChanged.connect(self._files_selection_changed)
-            self._update_buttons()
-        if text:
-            self.files_view.expandAll()
+    # -- file search ------------------------------------------------------------------------------------------
+    def _search_typed(self, text: str) -> None:
+        if text.split():
+            self.search_timer.start()           # restarts: one search once typing pauses
+        else:
+            self.apply_search_now()             # cleared: the tree comes back at once
+
+    def apply_search_now(self) -> None:
+        """Search the opened folders for the typed words now (typing searches after a short pause)."""
+        self.search_timer.stop()
+        text = self.files_search.text()
+        if not text.split():
+            self.file_matches.set_matches([])
+            self.files_stack.setCurrentWidget(self.files_view)
+            self._loading(self.files.pending)
+        else:
+            matches = find_matches(self.files.listed_folders(), text)
+            self.file_matches.set_matches(matches)
+            words = [f"“{word}”" for word in text.split()]
+            wanted = words[0] if len(words) == 1 else "all of " + ", ".join(words)
+            self.no_match.set_message(f"No name in the opened folders holds {wanted}.\n\nClear the search to see "
+                                      "the tree again; open a folder there to search inside it.")
+            self.files_stack.setCurrentWidget(self.matches_view if matches else self.no_match)
+            self.files_status.setText(
+                f"{plural(len(matches), 'match', 'matches')} in the opened folders — double-click one to show it "
+                "in its folder." if matches else
+                "No match in the opened folders — open a folder to search inside it.")
+        self._update_buttons()
+
+    def _folder_loaded(self, _path: str, _entries: int) -> None:
+        if self.searching():
+            self.search_timer.start()           # a folder listed while a search is shown is searched too
+
+    def _show_in_folder(self, index: QModelIndex) -> None:
+        """A double-clicked match: back to the tree, its folders opened, the entry selected."""
+        if not index.isValid():
+            return
+        folder, entry = self.file_matches.matches[index.row()]
+        self.files_search.clear()
+        target = self.files.reveal(folder, entry)
+        if not target.isValid():
+            return
+        parent = target.parent()
+        while parent.isValid():
+            self.files_view.expand(parent)
+            parent = parent.parent()
+        self.files_view.selectionModel().setCurrentIndex(
+            target, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+        self.files_view.scrollTo(target)
+        self.files_view.setFocus()
 
     def _files_selection_changed(self, *_: Any) -> None:
         self._update_buttons()
@@ -380,7 +451,7 @@ class BackupsPage(QWidget):
         self.restore_selected.setEnabled(usable and bool(self.selected_paths()))
 
     # -- requests ---------------------------------------------------------------------------------------------
-    def _menu(self, view: QTreeView, pos: QPoint, kind: str) -> None:
+    def _menu(self, view: QAbstractItemView, pos: QPoint, kind: str) -> None:
         index = view.indexAt(pos)
         if index.isValid() and kind != "file":
             view.selectionModel().setCurrentIndex(

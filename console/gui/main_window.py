@@ -397,7 +397,7 @@ class MainWindow(QMainWindow):
 
     def focus_files(self) -> None:
         self.show_page("backups", self.backups.filter)
-        self.backups.files_view.setFocus()
+        self.backups.shown_files_view().setFocus()
 
     def select_job(self, name: str) -> None:
         self.show_page("jobs")

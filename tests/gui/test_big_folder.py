@@ -1,6 +1,6 @@
 """A folder of thousands of files in the restore-point browser: the file tree shows it in batches (more as the view
 scrolls to the end), ticks cover the entries not shown yet, Qt's model tester passes on a partly shown tree, and the
-browser's filter finds entries that were not shown yet. Real backups of a real folder, real Qt offscreen."""
+browser's search finds entries that were not shown yet. Real backups of a real folder, real Qt offscreen."""
 
 from __future__ import annotations
 
@@ -166,18 +166,22 @@ def test_the_browser_shows_more_as_the_view_scrolls(qtbot, page: BackupsPage) ->
     assert page.files_status.text().startswith("Open folders to look inside")
 
 
-def test_the_browser_filter_finds_entries_not_shown_yet(qtbot, page: BackupsPage) -> None:
+def test_the_browser_search_finds_entries_not_shown_yet(qtbot, page: BackupsPage) -> None:
     many = page.files.index(1, 0)
-    assert page.files.rowCount(many) < FILES
+    shown = page.files.rowCount(many)
+    assert shown < FILES
     last = f"file-{FILES - 1:05d}.txt"
     page.files_search.setText(last)
-    proxy = page.files_view.model()
-    assert proxy is page.files_proxy and proxy.rowCount() == 1          # only many/ holds a match
-    match = proxy.index(0, 0, proxy.index(0, 0))
+    qtbot.waitUntil(lambda: page.file_matches.rowCount() == 1)        # after the typing pause
+    match = page.file_matches.index(0, 0)
     assert match.data() == last and match.data(PATH_ROLE) == f"many/{last}"
-    assert page.files.partial_folders() == []
+    assert page.files.rowCount(many) == shown                          # the tree shows no more rows for it
+    page.files_search.setText("file-")
+    page.files_search.returnPressed.emit()                             # Enter: at once
+    assert page.file_matches.rowCount() == FILES
+    assert page.files_status.text().startswith(f"{FILES:,} matches in the opened folders")
     page.files_search.clear()
-    assert page.files_view.model() is page.files and page.files.rowCount(many) == FILES
+    assert page.shown_files_view() is page.files_view and page.files.rowCount(many) == shown
 
 
 def test_selecting_a_backup_lists_its_newest_point_ahead(qtbot, point: str, data_dir: Path, monkeypatch) -> None:

@@ -1,5 +1,5 @@
 """The restore-point browser and the restore wizard: backups grouped by job and object, the timeline, the lazy
-file tree with its filter, and restores (whole point, a selection, from a copy) that really write the files."""
+file tree with its search, and restores (whole point, a selection, from a copy) that really write the files."""
 
 from __future__ import annotations
 
@@ -65,12 +65,16 @@ def test_backups_objects_timeline_and_files(window, qtbot, tmp_path: Path, data_
     assert restores == [(newest.id, ["docs/new1.txt"])]
 
     page.files_search.setText("new1")
-    view = page.files_view.model()
-    assert view is page.files_proxy and view.rowCount() == 1       # only docs/ (holding new1.txt) stays
-    match = view.index(0, 0, view.index(0, 0))
-    assert match.data(PATH_ROLE) == "docs/new1.txt"
+    page.apply_search_now()                                         # as Enter does (typing waits a moment)
+    assert page.files_stack.currentWidget() is page.matches_view
+    assert page.file_matches.rowCount() == 1                        # docs/new1.txt, found in the opened docs/
+    match = page.file_matches.index(0, 0)
+    assert match.data() == "new1.txt" and match.data(PATH_ROLE) == "docs/new1.txt"
+    assert page.file_matches.index(0, 1).data() == "docs"
+    assert page.files_status.text().startswith("1 match in the opened folders")
     page.files_search.clear()
-    assert page.files_view.model() is page.files
+    assert page.files_stack.currentWidget() is page.files_view
+    assert page.files_view.model() is page.files and page.selected_paths() == ["docs/new1.txt"]
 
     copy = next(b for b in w.snapshot.backups if b.backup.repository == "offsite")
     assert page.select_backup(copy.id)

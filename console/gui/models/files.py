@@ -4,7 +4,7 @@ Each folder is listed with `maintenance.browse` in a worker thread (`loading_cha
 flight, so the view can say "Loading…"). A listed folder keeps its whole listing but shows it to Qt in batches:
 `batch` rows at first, the next batch whenever the view calls fetchMore again (QTreeView does when it is scrolled
 to the end). Laying out 100,000 rows at once would stall the GUI thread for most of a second; rows are made a
-batch at a time too. `show_all` shows every listed entry (a filter must search them all). Optionally checkable
+batch at a time too. A search looks through the whole listings (`listed_folders`), not the rows. Optionally checkable
 (restore wizard): checking a folder checks everything below it — listed or not, shown or not — and `selection()`
 returns the fewest paths that cover what is checked."""
 
@@ -15,9 +15,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QIcon
 
 from console.core.catalog import Catalog
 from console.core.gc_pause import paused_gc
@@ -143,7 +144,6 @@ class FileTreeModel(QAbstractItemModel):
         self.root = Entry("", DIR, children=[])
         self._generation = 0
         self._pending = 0
-        self._show_all = False
         self._partial: dict[Entry, None] = {}  # listed folders with entries not shown yet, in listing order
         self._inserting = False                # between beginInsertRows and endInsertRows (and their signals)
         self._prefetched: dict[str, _Listing] = {}     # point id -> its top folder, listed ahead of time
@@ -180,13 +180,6 @@ class FileTreeModel(QAbstractItemModel):
         return self._pending
 
     # -- batches ------------------------------------------------------------------------------------------
-    def show_all(self, on: bool = True) -> None:
-        """While on, every listed entry is shown: now, and whole folders as they are listed (a filter searches
-        them all). Off: folders listed later come in batches again (what is shown stays)."""
-        self._show_all = on
-        if on:
-            self.expose_all()
-
     def expose_all(self) -> None:
         """Show the rest of every listed folder now."""
         for entry in list(self._partial):
@@ -195,6 +188,32 @@ class FileTreeModel(QAbstractItemModel):
     def expose_more(self, entry: Entry) -> None:
         """Show the next batch of a listed folder's entries."""
         self._expose(entry, len(entry.children or ()) + self.batch)
+
+    def listed_folders(self) -> list[tuple[str, Sequence[Listed]]]:
+        """(path, whole listing) of every listed folder with entries, in tree order (a folder before its
+        subfolders): what a search looks through. A listed subfolder is always among its parent's shown rows."""
+        out: list[tuple[str, Sequence[Listed]]] = []
+        stack = [self.root] if self.root.listing else []
+        while stack:
+            folder = stack.pop()
+            out.append((folder.path, folder.listing))
+            stack.extend(reversed([c for c in folder.children or () if c.listing]))
+        return out
+
+    def reveal(self, folder: str, listed: Listed) -> QModelIndex:
+        """The row of a listed entry of `folder` (a path as listed_folders gives it), its folder showing rows up to
+        it first; invalid when it is no longer in the tree (another point is shown)."""
+        entry = self.root
+        for name in folder.split("/") if folder else ():
+            entry = next((c for c in entry.children or () if c.name == name and c.listing), None)
+            if entry is None:
+                return QModelIndex()
+        row = next((i for i, n in enumerate(entry.listing) if n is listed), -1)
+        if row < 0:
+            return QModelIndex()
+        self._expose(entry, row + 1)
+        children = entry.children or ()
+        return self.createIndex(row, 0, children[row]) if row < len(children) else QModelIndex()
 
     def partial_folders(self) -> list[tuple[str, int, int]]:
         """(path, rows shown, entries) of each listed folder that shows only part of its entries."""
@@ -273,7 +292,7 @@ class FileTreeModel(QAbstractItemModel):
         parent = self._index_of(entry)
         # `loading` stays set until the rows are in: a view asking canFetchMore meanwhile must not load again
         if listing:
-            shown = len(listing) if self._show_all else min(len(listing), self.batch)
+            shown = min(len(listing), self.batch)
             self._inserting = True
             try:
                 self.beginInsertRows(parent, 0, shown - 1)
@@ -372,16 +391,9 @@ class FileTreeModel(QAbstractItemModel):
         e: Entry = index.internalPointer()
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            if col == 0:
-                return f"{e.name} → {e.target}" if e.type == SYMLINK else e.name
-            if col == 1:
-                return human_size(e.size) if e.type == "file" else ""
-            if col == 2:
-                return datetime.fromtimestamp(e.mtime / 1e9).strftime("%Y-%m-%d %H:%M") if e.mtime else ""
-            if col == 3:
-                return _permissions(e)
+            return cell_text(e, col)
         if role == Qt.ItemDataRole.DecorationRole and col == 0:
-            return resource_icon({"dir": "folder", "symlink": "symlink"}.get(e.type, "file"))
+            return type_icon(e.type)
         if role == Qt.ItemDataRole.CheckStateRole and col == 0 and self.checkable:
             return e.check
         if role == Qt.ItemDataRole.TextAlignmentRole and col == 1:
@@ -465,7 +477,36 @@ class FileTreeModel(QAbstractItemModel):
         return out
 
 
-def _permissions(e: Entry) -> str:
+class Shown(Protocol):
+    """What a row shows of an entry: an `Entry` of the tree and a `Listed` of a listing both have it."""
+
+    name: str
+    type: str
+    size: int
+    mtime: int
+    mode: int
+    target: str | None
+
+
+def cell_text(e: Shown, column: int) -> str:
+    """The text of one column of COLUMNS for an entry (the file tree and the search results show the same)."""
+    if column == 0:
+        return f"{e.name} → {e.target}" if e.type == SYMLINK else e.name
+    if column == 1:
+        return human_size(e.size) if e.type == "file" else ""
+    if column == 2:
+        return datetime.fromtimestamp(e.mtime / 1e9).strftime("%Y-%m-%d %H:%M") if e.mtime else ""
+    if column == 3:
+        return _permissions(e)
+    return ""
+
+
+def type_icon(kind: str) -> QIcon:
+    """The icon of an entry type: folder, symlink, or file."""
+    return resource_icon({"dir": "folder", "symlink": "symlink"}.get(kind, "file"))
+
+
+def _permissions(e: Shown) -> str:
     if not e.mode:
         return ""
     kind = {"dir": "d", "symlink": "l"}.get(e.type, "-")
