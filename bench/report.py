@@ -80,6 +80,11 @@ def rows(workdir: Path) -> list[list[str]]:
                             f"<= {br['goal_s']} s", "-", "-"])
         out.append([f"GUI stall while a folder of {br['folder_files']:,} files opens", f"{br['stall_ms']:.0f} ms",
                     "-", "-", "-", "-"])
+        for key, stall, label in (("filter_s", "stall_filter_ms", "1 match"),
+                                  ("search_all_s", "stall_search_all_ms", f"{br['folder_files']:,} matches")):
+            if key in br:
+                out.append([f"GUI file search over {br['folder_files']:,} names, {label} shown (GUI stall "
+                            f"{br[stall]:.0f} ms)", f"{br[key]:.2f} s", "-", "-", "-", "-"])
     return out
 
 
