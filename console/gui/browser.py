@@ -140,7 +140,9 @@ class BackupsPage(QWidget):
         self.files_stack.addWidget(self.no_match)
         self.files_title = QLabel("<b>Files</b>")
         self.files_status = QLabel()
+        self.files_title.setWordWrap(True)       # a long folder path wraps instead of squeezing the search box
         self.files_search = SearchBox("Search opened folders")
+        self.files_search.setMinimumWidth(170)
         self.files_search.setToolTip("Lists the files and folders whose names hold every word typed, in the "
                                      "folders opened so far (open a folder in the tree to search inside it). "
                                      "Esc clears the search and shows the tree again.")
@@ -370,6 +372,7 @@ class BackupsPage(QWidget):
         else:
             self.files_title.setText(f"<b>Files of {local_time(point.created)}</b> ({point.object})")
             self.files.set_point(point.id)
+        self.files_search.setEnabled(self.files.point_id is not None)     # nothing to search without files
         self._update_buttons()
         self.selection_changed.emit()
 

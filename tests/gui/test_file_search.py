@@ -255,6 +255,10 @@ def test_another_point_clears_the_search(qtbot, page: BackupsPage, points: list[
     assert page.shown_files_view() is page.files_view
     qtbot.waitUntil(lambda: page.files.rowCount() == 5, timeout=10_000)
     assert page.files_status.text().startswith("Open folders to look inside")
+    assert page.files_search.isEnabled()
+    page.points_view.selectionModel().clearCurrentIndex()           # no point: nothing to search
+    assert not page.files_search.isEnabled()
+    assert page.select_point(points[0]) and page.files_search.isEnabled()
 
 
 def test_double_click_shows_a_match_in_its_folder(qtbot, page: BackupsPage) -> None:
