@@ -15,8 +15,10 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
     QPushButton,
     QRadioButton,
+    QStackedWidget,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -139,13 +141,19 @@ class FilesPage(QWizardPage):
         self.model.dataChanged.connect(lambda *_: self.completeChanged.emit())
         self.model.rowsInserted.connect(lambda *_: self.completeChanged.emit())
         self.group.idToggled.connect(self._mode)
+        # the browser's selection is listed as such: the tree's ticks would show something else
+        self.preset_list = QListWidget()
+        self.preset_list.setToolTip("The files and folders selected in the browser")
+        self.shown = QStackedWidget()
+        self.shown.addWidget(self.tree)
+        self.shown.addWidget(self.preset_list)
         self.status = QLabel()
         self.model.load_failed.connect(lambda m: self.status.setText(f"Cannot list: {m}"))
         layout = QVBoxLayout(self)
         layout.addWidget(self.everything)
         layout.addWidget(self.preset)
         layout.addWidget(self.chosen)
-        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.shown, 1)
         layout.addWidget(self.status)
         self._point_id: str | None = None
 
@@ -160,6 +168,8 @@ class FilesPage(QWizardPage):
             shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
             self.preset.setText(f"The {len(paths)} item{'s' if len(paths) != 1 else ''} selected in the browser: "
                                 f"{shown}")
+            self.preset_list.clear()
+            self.preset_list.addItems(paths)
             self.preset.setChecked(True)
         elif self.group.checkedId() < 0:
             self.everything.setChecked(True)
@@ -168,6 +178,7 @@ class FilesPage(QWizardPage):
     def _mode(self, *_: Any) -> None:
         choosing = self.chosen.isChecked()
         self.tree.setEnabled(choosing)
+        self.shown.setCurrentWidget(self.preset_list if self.preset.isChecked() else self.tree)
         if choosing and self.model.whole_point_checked():
             self.model.set_all_checked(False)
         self.completeChanged.emit()

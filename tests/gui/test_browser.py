@@ -167,7 +167,14 @@ def test_restore_to_the_original_location_honours_the_overwrite_policy(window, q
     wizard = w.open_restore(point.id, ["docs/file0.bin", "readme.txt"])    # from the browser's selection
     qtbot.addWidget(wizard)
     wizard.next()
-    assert wizard.files_page.preset.isChecked() and "2 items" in wizard.files_page.preset.text()
+    page = wizard.files_page
+    assert page.preset.isChecked() and "2 items" in page.preset.text()
+    assert page.shown.currentWidget() is page.preset_list          # the selection itself, not the tree's ticks
+    assert [page.preset_list.item(i).text() for i in range(page.preset_list.count())] == ["docs/file0.bin",
+                                                                                         "readme.txt"]
+    page.chosen.setChecked(True)
+    assert page.shown.currentWidget() is page.tree and page.tree.isEnabled()
+    page.preset.setChecked(True)
     wizard.next()
     wizard.destination_page.original.setChecked(True)
     assert wizard.destination_page.destination() == str(world.source)
