@@ -121,3 +121,19 @@ def open_window(qtbot, data_dir: Path, *, wait: bool = True, **kwargs: object):
         qtbot.waitUntil(lambda: w.snapshot is not None, timeout=10_000)
     return w
 
+
+
+def shown_backups_page(qtbot, data_dir: Path):  # noqa: ANN001 - pytest-qt's fixture
+    """A Backups page on screen (offscreen), with the catalog's snapshot and its first backup selected."""
+    from console.gui.browser import BackupsPage
+    from console.gui.snapshot import load_snapshot
+
+    page = BackupsPage(data_dir)
+    qtbot.addWidget(page)
+    page.resize(1000, 700)
+    page.show()
+    qtbot.waitExposed(page)
+    with Catalog.open(data_dir) as cat:
+        page.set_snapshot(load_snapshot(cat))
+    assert page.select_backup(page.snapshot.backups[0].id)
+    return page

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from gui.gui_data import shown_backups_page
 from PySide6.QtCore import QModelIndex, Qt
 
 from console.core.catalog import Catalog
@@ -132,15 +133,7 @@ def test_ticks_cover_entries_not_shown_yet(qtbot, point: str, data_dir: Path) ->
 @pytest.fixture
 def page(qtbot, point: str, data_dir: Path) -> BackupsPage:
     """A shown BackupsPage with the point selected and `many/` opened."""
-    page = BackupsPage(data_dir)
-    qtbot.addWidget(page)
-    page.resize(1000, 700)
-    page.show()
-    qtbot.waitExposed(page)
-    with Catalog.open(data_dir) as cat:
-        snap = load_snapshot(cat)
-    page.set_snapshot(snap)
-    assert page.select_backup(snap.backups[0].id)
+    page = shown_backups_page(qtbot, data_dir)
     page.files.batch = BATCH
     assert page.select_point(point)
     qtbot.waitUntil(lambda: page.files.rowCount() == 2, timeout=10_000)

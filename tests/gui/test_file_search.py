@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
+from gui.gui_data import shown_backups_page
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt
 
 from console.core.catalog import Catalog
@@ -19,7 +20,6 @@ from console.core.repository.tree import Listed
 from console.gui.browser import BackupsPage
 from console.gui.models.file_matches import TOP_FOLDER, FileMatchesModel, find_matches
 from console.gui.models.files import PATH_ROLE, TYPE_ROLE, FileTreeModel
-from console.gui.snapshot import load_snapshot
 
 SELECT_ROWS = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
 
@@ -74,14 +74,7 @@ def _names(matches: list) -> list[str]:
 @pytest.fixture
 def page(qtbot, points: list[str], data_dir: Path) -> BackupsPage:
     """A shown BackupsPage with the newest point selected, its top folder listed and Docs/ opened in the tree."""
-    page = BackupsPage(data_dir)
-    qtbot.addWidget(page)
-    page.resize(1000, 700)
-    page.show()
-    qtbot.waitExposed(page)
-    with Catalog.open(data_dir) as cat:
-        page.set_snapshot(load_snapshot(cat))
-    assert page.select_backup(page.snapshot.backups[0].id)
+    page = shown_backups_page(qtbot, data_dir)
     assert page.select_point(points[-1])
     qtbot.waitUntil(lambda: page.files.rowCount() == 5, timeout=10_000)
     docs = _child(page.files, "Docs")
