@@ -393,7 +393,9 @@ def test_gc_never_deletes_a_used_block_after_index_damage(tmp_path: Path) -> Non
     assert snapshot(tmp_path / "dest") == snapshot(src)
 
 
-def test_index_refuses_an_unknown_blob_type_and_keeps_the_first_location_of_a_block(tmp_path: Path) -> None:
+@pytest.mark.parametrize("merge_slice", [1, 2, 16_384])
+def test_index_refuses_an_unknown_blob_type_and_keeps_the_first_location_of_a_block(tmp_path: Path, monkeypatch,
+                                                                                   merge_slice: int) -> None:
     """decode_index checks every entry's type at once; load_index merges the files so that the first location of a
     block (file order, then entry order) wins, as a block stored twice by two writers must resolve the same way
     every time."""
@@ -409,6 +411,8 @@ def test_index_refuses_an_unknown_blob_type_and_keeps_the_first_location_of_a_bl
     with pytest.raises(CorruptDataError, match="unknown blob type"):
         decode_index(bad)
 
+    from console.core.repository import repo as repo_module
+    monkeypatch.setattr(repo_module, "MERGE_SLICE", merge_slice)     # merged a slice at a time: the same answer
     repo = new_repo(tmp_path / "r")
     later = repo.write_index({third.pack: [(other, third), (bid, third)]})
     earlier = repo.write_index({first.pack: [(bid, first)], second.pack: [(bid, second), (other, second)]})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+from unittest.mock import patch
 
 import msgspec
 import pytest
@@ -125,14 +126,24 @@ def _assert_safe(listing: list[Listed]) -> None:
             assert e.type == "file" and e.tree is None and e.target is None
 
 
+VALID_BIG_TREE = encode_tree([
+    Node(name=f"f{i}", type="file", mode=0o644, mtime=i, size=i, blobs=[_ID]) for i in range(6)] + [
+    Node(name="sub", type="dir", mode=0o755, mtime=2, tree=bytes(32)),
+    Node(name="ln", type="symlink", mode=0o777, mtime=3, target="a.txt")])
+
+
 @FUZZ
-@given(any_of(VALID_TREE))
-def test_listing_checks_what_it_shows_as_the_full_decoder_does(data: bytes) -> None:
+@given(st.one_of(any_of(VALID_TREE), mutations(VALID_BIG_TREE), mutations(VALID_BIG_TREE.replace(
+    b'"blobs":', b'"x":[{"a":1},{"name":"evil","type":"file"}],"blobs":', 1))),
+       st.sampled_from([1 << 30, 1, 40, 120]))
+def test_listing_checks_what_it_shows_as_the_full_decoder_does(data: bytes, slice_bytes: int) -> None:
     """decode_listing skips what a listing does not show (block lists, owners, inodes). When the full decoder
     accepts a tree, the listing is exactly what it shows of it; a refusal is the full decoder's, word for word;
-    a tree the listing shows while the full decoder refuses it (over something unread) shows nothing unsafe."""
-    from console.core.repository.tree import _decode_any
-    full, listing = _outcome(_decode_any, data), _outcome(decode_listing, data)
+    a tree the listing shows while the full decoder refuses it (over something unread) shows nothing unsafe.
+    Whole, or parsed in slices of any size (nested objects with '},{"' in an unknown field included)."""
+    from console.core.repository import tree
+    with patch.object(tree, "SLICE_BYTES", slice_bytes):
+        full, listing = _outcome(tree._decode_any, data), _outcome(decode_listing, data)
     if isinstance(full, list):
         assert listing == [_shown(n) for n in full]
     elif isinstance(listing, str):
@@ -157,8 +168,12 @@ _nodes = st.one_of(
 def test_listing_of_any_valid_tree_is_what_the_full_decoder_reads(nodes: list[Node]) -> None:
     """Valid trees of every kind, names with surrogate escapes and huge numbers included (the fast path hands those
     to the full decoder): the listing always shows exactly what decode_tree reads."""
+    from console.core.repository import tree
     data = encode_tree(nodes)
-    assert decode_listing(data) == [_shown(n) for n in decode_tree(data)]
+    expected = [_shown(n) for n in decode_tree(data)]
+    assert decode_listing(data) == expected
+    with patch.object(tree, "SLICE_BYTES", 30):                     # parsed in slices: the same listing
+        assert decode_listing(data) == expected
 
 
 def test_listing_takes_the_fast_path_for_regular_trees() -> None:
@@ -173,6 +188,23 @@ def test_listing_takes_the_fast_path_for_regular_trees() -> None:
                                              {"name": "a", "type": "file", "blobs": []}]}).encode()
     assert _list_regular(unsorted) is None                      # not as the console writes it: the full decoder
     assert [e.name for e in decode_listing(unsorted)] == ["b", "a"]
+
+
+def test_a_big_listing_is_parsed_in_slices_with_the_gil_free_between_them() -> None:
+    """Parsing a 20 MB tree in one msgspec call holds the GIL ~90 ms: the GUI thread would stall that long."""
+    from console.core.repository import tree
+    big = encode_tree([Node(name=f"file-{i:06d}", type="file", size=i, blobs=[_ID]) for i in range(2000)])
+    calls: list[int] = []
+    real = tree._parse_entries
+
+    def counted(data: bytes) -> list[Listed]:
+        calls.append(len(data))
+        return real(data)
+
+    with patch.object(tree, "SLICE_BYTES", 10_000), patch.object(tree, "_parse_entries", counted):
+        listing = tree._list_regular(big)
+    assert listing == [_shown(n) for n in decode_tree(big)] and len(listing) == 2000
+    assert len(calls) == len(big) // 10_000 and max(calls) < 10_000 + 300      # slices of about SLICE_BYTES
 
 
 @FUZZ
