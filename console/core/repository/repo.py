@@ -118,7 +118,7 @@ class Repository:
         self._index_lock = threading.Lock()
         self._trees: OrderedDict[bytes, list[Node]] = OrderedDict()
         self._listings: OrderedDict[bytes, list[Listed]] = OrderedDict()
-        self._trees_lock = threading.Lock()
+        self._decoded_lock = threading.Lock()
 
     # -- creating and opening --------------------------------------------------------------------------
     @classmethod
@@ -338,13 +338,13 @@ class Repository:
         return self._cached(self._listings, tid, decode_listing, 16)
 
     def _cached(self, cache: OrderedDict[bytes, Any], tid: bytes, decode: Callable[[bytes], Any], keep: int) -> Any:
-        with self._trees_lock:
+        with self._decoded_lock:
             found = cache.get(tid)
             if found is not None:
                 cache.move_to_end(tid)
                 return found
         found = decode(self.read_blob(tid))
-        with self._trees_lock:
+        with self._decoded_lock:
             cache[tid] = found
             while len(cache) > keep:
                 cache.popitem(last=False)
